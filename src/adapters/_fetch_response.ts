@@ -1,0 +1,132 @@
+import type { AdapterResponse } from "./adapter.ts";
+
+// Bytes read and thrown away by dump() before giving up on the connection.
+const DUMP_LIMIT = 256 * 1024;
+
+/** Statuses whose responses never have a body. */
+export function isNullBodyStatus(status: number): boolean {
+  return status === 101 || status === 204 || status === 205 || status === 304;
+}
+
+/**
+ * An {@linkcode AdapterResponse} over a WHATWG `Response`, calling `onDone`
+ * once when its body is finished.
+ */
+export class FetchResponse implements AdapterResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  readonly url: string;
+  #response: Response;
+  #onDone: (() => void) | undefined;
+
+  constructor(response: Response, url: string, onDone: () => void) {
+    this.#response = response;
+    this.status = response.status;
+    this.statusText = response.statusText;
+    this.headers = response.headers;
+    this.url = response.url || url;
+    this.#onDone = onDone;
+    if (response.body === null) this.#done();
+  }
+
+  #done(): void {
+    const onDone = this.#onDone;
+    if (onDone) {
+      this.#onDone = undefined;
+      onDone();
+    }
+  }
+
+  #read<T>(promise: Promise<T>): Promise<T> {
+    return promise.then((value) => {
+      this.#done();
+      return value;
+    }, (error) => {
+      this.#done();
+      throw error;
+    });
+  }
+
+  text(): Promise<string> {
+    return this.#read(this.#response.text());
+  }
+
+  json(): Promise<unknown> {
+    return this.#read(this.#response.json());
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#read(this.#response.arrayBuffer());
+  }
+
+  bytes(): Promise<Uint8Array> {
+    return this.#read(
+      this.#response.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
+    );
+  }
+
+  blob(): Promise<Blob> {
+    return this.#read(this.#response.blob());
+  }
+
+  stream(): ReadableStream<Uint8Array> | null {
+    const body = this.#response.body;
+    if (body === null) return null;
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            this.#done();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          controller.error(error);
+          this.#done();
+        }
+      },
+      cancel: async (reason) => {
+        try {
+          await reader.cancel(reason);
+        } finally {
+          this.#done();
+        }
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  async dump(): Promise<void> {
+    const body = this.#response.body;
+    if (body === null || this.#onDone === undefined) return this.#done();
+    try {
+      if (body.locked) return;
+      const reader = body.getReader();
+      let read = 0;
+      while (read <= DUMP_LIMIT) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        read += value.byteLength;
+      }
+      await reader.cancel();
+    } catch {
+      // The body failed: it is discarded either way.
+    } finally {
+      this.#done();
+    }
+  }
+
+  toResponse(): Response {
+    const body = this.stream();
+    const response = new Response(body, {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
+    Object.defineProperty(response, "url", { value: this.url });
+    return response;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The pool adapter interface: the small surface a session needs from a
+ * runtime's connection pool. Built-in adapters cover undici (Node),
+ * `Deno.createHttpClient` (Deno), `Bun.FetchSession` (Bun) and plain
+ * `fetch`; {@linkcode MockAdapter} serves canned responses for tests. Write
+ * your own to put a session over any other transport.
+ *
+ * @module
+ */
+
+/** A request body as adapters receive it. */
+export type AdapterBody = string | Uint8Array | ReadableStream<Uint8Array> | null;
+
+/** One request, fully prepared by the session. */
+export interface AdapterRequest {
+  /** Upper-case method. */
+  readonly method: string;
+  /** `scheme://host[:port]`. */
+  readonly origin: string;
+  /** Path and query, starting with "/". */
+  readonly path: string;
+  /** Final headers, lower-case names. Do not modify. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body, or `null`. */
+  readonly body: AdapterBody;
+  /** Aborts the request and its body. */
+  readonly signal: AbortSignal;
+  /**
+   * Call exactly once, after `dispatch` resolved, when the connection is
+   * free again: the body was read to the end, cancelled, dumped or failed
+   * (at once for a response without a body). The session's limits and
+   * `close()` rely on it.
+   */
+  readonly onDone: () => void;
+}
+
+/** A response as an adapter returns it; its body is read at most once. */
+export interface AdapterResponse {
+  /** Status code. */
+  readonly status: number;
+  /** Reason phrase ("" when the runtime does not give one). */
+  readonly statusText: string;
+  /** Response headers. */
+  readonly headers: Headers;
+  /** Final URL of the response. */
+  readonly url: string;
+  /** Read the body as text (UTF-8). */
+  text(): Promise<string>;
+  /** Read the body as JSON. */
+  json(): Promise<unknown>;
+  /** Read the body into an `ArrayBuffer`. */
+  arrayBuffer(): Promise<ArrayBuffer>;
+  /** Read the body into a `Uint8Array`. */
+  bytes(): Promise<Uint8Array>;
+  /** Read the body into a `Blob`. */
+  blob(): Promise<Blob>;
+  /** The body as a stream, or `null` when there is none. */
+  stream(): ReadableStream<Uint8Array> | null;
+  /** Discard the body and free the connection. */
+  dump(): Promise<void>;
+  /** The response as a WHATWG `Response` (its body is this body). */
+  toResponse(): Response;
+}
+
+/**
+ * What a session needs from a connection pool.
+ *
+ * An adapter owns its connections: it opens them lazily (constructing one
+ * does no I/O), reuses them between requests, and closes them in
+ * `close()`. The session enforces `limit` and `limitPerHost` itself and
+ * passes them as {@linkcode PoolHints} so a pool can size itself.
+ *
+ * @example A pass-through adapter over the global fetch
+ * ```ts
+ * import { FetchAdapter, type PoolAdapter, Session } from "@x/sessions";
+ *
+ * const inner = new FetchAdapter();
+ * const logging: PoolAdapter = {
+ *   name: "logging",
+ *   dispatch(request) {
+ *     console.log(request.method, request.origin + request.path);
+ *     return inner.dispatch(request);
+ *   },
+ *   close: () => inner.close(),
+ *   destroy: () => inner.destroy(),
+ * };
+ * await using session = new Session({ adapter: logging });
+ * ```
+ */
+export interface PoolAdapter {
+  /** A short name, for messages and benchmarks. */
+  readonly name: string;
+  /**
+   * Start queued requests one macrotask after a connection frees up
+   * instead of synchronously (see `LimiterOptions.deferHandoff`).
+   */
+  readonly deferHandoff?: boolean;
+  /** Send a request; resolves once the response headers arrived. */
+  dispatch(request: AdapterRequest): Promise<AdapterResponse>;
+  /** Close every connection once requests in flight are done. Idempotent. */
+  close(): Promise<void>;
+  /** Close every connection now, failing requests in flight. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+/** Limits a session passes to the adapters it creates. */
+export interface PoolHints {
+  /** The session's `limit` (0 = none). */
+  readonly limit: number;
+  /** The session's `limitPerHost` (0 = none). */
+  readonly limitPerHost: number;
+}

@@ -1,0 +1,120 @@
+/**
+ * The Bun adapter: `Bun.FetchSession` when the runtime has it (a pool the
+ * session can close), else Bun's global `fetch`.
+ *
+ * @module
+ */
+import type { AdapterRequest, AdapterResponse, PoolAdapter } from "./adapter.ts";
+import { fetchDispatch } from "./fetch.ts";
+
+interface BunFetchSession {
+  fetch(input: string, init: RequestInit): Promise<Response>;
+  close(): void;
+}
+
+interface BunApi {
+  FetchSession?: new (options?: Record<string, unknown>) => BunFetchSession;
+}
+
+/** Options of {@linkcode BunAdapter}. */
+export interface BunAdapterOptions {
+  /**
+   * Options passed to `new Bun.FetchSession()` (`tls`, `proxy`,
+   * `keepAlive`, ...).
+   * @default {}
+   */
+  sessionOptions?: Record<string, unknown>;
+}
+
+/**
+ * A pool adapter over `Bun.FetchSession`. Chosen automatically on Bun.
+ *
+ * Without `Bun.FetchSession` (older Bun), requests go through the global
+ * `fetch` and `close()` cannot close its shared connections.
+ *
+ * @example
+ * ```ts ignore
+ * import { BunAdapter, Session } from "@x/sessions";
+ *
+ * await using session = new Session({ adapter: new BunAdapter() });
+ * ```
+ */
+export class BunAdapter implements PoolAdapter {
+  /** Adapter name. */
+  readonly name: string = "bun";
+  #options: Record<string, unknown>;
+  #session: BunFetchSession | undefined;
+  #fetch: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
+  #closed = false;
+
+  /**
+   * Create the adapter. Does no I/O.
+   *
+   * @param options Options for `Bun.FetchSession`.
+   */
+  constructor(options: BunAdapterOptions = {}) {
+    this.#options = { ...options.sessionOptions };
+  }
+
+  /** `true` when requests go through a `Bun.FetchSession` the adapter owns. */
+  get pooled(): boolean {
+    return this.#session !== undefined;
+  }
+
+  /**
+   * Send a request through the Bun fetch session.
+   *
+   * @example
+   * ```ts ignore
+   * import { BunAdapter } from "@x/sessions";
+   * await new BunAdapter().close();
+   * ```
+   *
+   * @param request The prepared request.
+   * @returns The response once its headers arrived.
+   */
+  dispatch(request: AdapterRequest): Promise<AdapterResponse> {
+    if (this.#fetch === undefined) {
+      if (this.#closed) return Promise.reject(new Error("BunAdapter is closed"));
+      const FetchSession = (globalThis as { Bun?: BunApi }).Bun?.FetchSession;
+      if (FetchSession) {
+        const session = new FetchSession(this.#options);
+        this.#session = session;
+        this.#fetch = (input, init) => session.fetch(input, init);
+      } else {
+        this.#fetch = fetch;
+      }
+    }
+    return fetchDispatch(this.#fetch, request);
+  }
+
+  /**
+   * Close the fetch session's connections. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * import { BunAdapter } from "@x/sessions";
+   * await new BunAdapter().close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#session?.close();
+    this.#session = undefined;
+    this.#fetch = undefined;
+    return Promise.resolve();
+  }
+
+  /**
+   * Same as `close()`; the session aborts requests in flight itself.
+   *
+   * @example
+   * ```ts ignore
+   * import { BunAdapter } from "@x/sessions";
+   * await new BunAdapter().destroy();
+   * ```
+   */
+  destroy(): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The plain `fetch` adapter: works on any runtime with a global `fetch`,
+ * with no control over the pool (the runtime's shared pool is used and
+ * cannot be closed).
+ *
+ * @module
+ */
+import type { AdapterRequest, AdapterResponse, PoolAdapter } from "./adapter.ts";
+import { FetchResponse } from "./_fetch_response.ts";
+
+/** Options of {@linkcode FetchAdapter}. */
+export interface FetchAdapterOptions {
+  /**
+   * The fetch function to call.
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+  /** Extra `RequestInit` fields passed to every call (for example a runtime's `client`). */
+  init?: Record<string, unknown>;
+}
+
+/**
+ * A pool adapter over a `fetch` function.
+ *
+ * Used automatically on runtimes other than Deno, Node and Bun. The
+ * session's `limit` and `limitPerHost` still hold, but the connections
+ * belong to the runtime, so `close()` cannot close them.
+ *
+ * @example Force the global fetch on any runtime
+ * ```ts
+ * import { FetchAdapter, Session } from "@x/sessions";
+ *
+ * await using session = new Session({ adapter: new FetchAdapter() });
+ * ```
+ */
+export class FetchAdapter implements PoolAdapter {
+  /** Adapter name. */
+  readonly name: string = "fetch";
+  #fetch: typeof fetch | undefined;
+  #init: Record<string, unknown> | undefined;
+
+  /**
+   * Create a fetch adapter. Does no I/O.
+   *
+   * @param options The fetch function and extra init fields.
+   */
+  constructor(options: FetchAdapterOptions = {}) {
+    this.#fetch = options.fetch;
+    this.#init = options.init;
+  }
+
+  /**
+   * Send a request with `fetch` (redirects are returned, not followed).
+   *
+   * @example
+   * ```ts
+   * import { FetchAdapter, Session } from "@x/sessions";
+   * await using session = new Session({ adapter: new FetchAdapter() });
+   * ```
+   *
+   * @param request The prepared request.
+   * @returns The response once its headers arrived.
+   */
+  dispatch(request: AdapterRequest): Promise<AdapterResponse> {
+    return fetchDispatch(this.#fetch ?? fetch, request, this.#init);
+  }
+
+  /**
+   * Nothing to close: the runtime owns the connections.
+   *
+   * @example
+   * ```ts
+   * import { FetchAdapter } from "@x/sessions";
+   * await new FetchAdapter().close();
+   * ```
+   */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Nothing to destroy: the session aborts its requests itself.
+   *
+   * @example
+   * ```ts
+   * import { FetchAdapter } from "@x/sessions";
+   * await new FetchAdapter().destroy();
+   * ```
+   */
+  destroy(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Send `request` through `fetchFn`; shared by the fetch-based adapters. */
+export function fetchDispatch(
+  fetchFn: (input: string, init: RequestInit) => Promise<Response>,
+  request: AdapterRequest,
+  extra?: Record<string, unknown>,
+): Promise<AdapterResponse> {
+  const url = request.origin + request.path;
+  const init: RequestInit & Record<string, unknown> = {
+    method: request.method,
+    headers: request.headers as Record<string, string>,
+    body: request.body as BodyInit | null,
+    signal: request.signal,
+    redirect: "manual",
+    ...extra,
+  };
+  if (request.body instanceof ReadableStream) init.duplex = "half";
+  return fetchFn(url, init).then((response) =>
+    new FetchResponse(response, url, request.onDone)
+  );
+}

@@ -1,0 +1,271 @@
+/**
+ * The Node adapter: npm undici 7 `Client`s, one per connection, driven
+ * through their `request()` API (not fetch).
+ *
+ * @module
+ */
+import type { Client, Dispatcher } from "undici";
+import type { AdapterRequest, AdapterResponse, PoolAdapter, PoolHints } from "./adapter.ts";
+import { isNullBodyStatus } from "./_fetch_response.ts";
+import { statusText as reasonPhrase } from "../_status.ts";
+
+type Undici = typeof import("undici");
+type BodyReadable = Dispatcher.ResponseData["body"];
+
+/** Options of {@linkcode NodeAdapter}. */
+export interface NodeAdapterOptions {
+  /** Idle time after which a kept-alive socket is closed, in milliseconds. @default 4_000 */
+  keepAliveTimeout?: number;
+  /** Time to establish a connection, in milliseconds. @default 10_000 */
+  connectTimeout?: number;
+  /** Further options for each `new undici.Client()`. */
+  clientOptions?: Client.Options;
+}
+
+let undiciModule: Promise<Undici> | undefined;
+
+function loadUndici(): Promise<Undici> {
+  return undiciModule ??= import("undici");
+}
+
+// The connections of one origin: one undici Client per socket. A client is
+// handed out only when no request runs on it, and the most recently freed
+// one first, so connections opened = the peak number of requests at once.
+class OriginPool {
+  readonly free: Client[] = [];
+  readonly all = new Set<Client>();
+}
+
+/**
+ * A pool adapter over npm undici 7. Chosen automatically on Node.
+ *
+ * It keeps one undici `Client` per connection and origin, hands a client
+ * to a request only when none of the session's requests is running on it
+ * (so a session never opens more sockets than it runs requests at once,
+ * and sequential requests share one socket), and calls its `request()`
+ * API, not fetch. The result is wrapped in a light object with the
+ * `Response` surface, which is what lets a session run at `undici.request`
+ * speed; `session.fetch()` builds a real WHATWG `Response` only when asked.
+ *
+ * @example
+ * ```ts ignore
+ * import { NodeAdapter, Session } from "@x/sessions";
+ *
+ * await using session = new Session({
+ *   adapter: new NodeAdapter({ keepAliveTimeout: 10_000 }),
+ * });
+ * ```
+ */
+export class NodeAdapter implements PoolAdapter {
+  /** Adapter name. */
+  readonly name: string = "undici";
+  #options: NodeAdapterOptions;
+  #undici: Undici | undefined;
+  #origins = new Map<string, OriginPool>();
+  #closed = false;
+
+  /**
+   * Create the adapter. Does no I/O; undici is loaded at the first request.
+   *
+   * @param options Client settings.
+   * @param _hints The session's limits (the session enforces them).
+   */
+  constructor(options: NodeAdapterOptions = {}, _hints?: PoolHints) {
+    this.#options = options;
+  }
+
+  /**
+   * Send a request on a free connection of its origin, or a new one.
+   *
+   * @example
+   * ```ts ignore
+   * import { NodeAdapter } from "@x/sessions";
+   * await new NodeAdapter().close();
+   * ```
+   *
+   * @param request The prepared request.
+   * @returns The response once its headers arrived.
+   */
+  dispatch(request: AdapterRequest): Promise<AdapterResponse> {
+    const undici = this.#undici;
+    if (undici !== undefined) return this.#send(undici, request);
+    return loadUndici().then((loaded) => {
+      this.#undici = loaded;
+      return this.#send(loaded, request);
+    });
+  }
+
+  #send(undici: Undici, request: AdapterRequest): Promise<AdapterResponse> {
+    if (this.#closed) return Promise.reject(new Error("NodeAdapter is closed"));
+    let pool = this.#origins.get(request.origin);
+    if (pool === undefined) {
+      pool = new OriginPool();
+      this.#origins.set(request.origin, pool);
+    }
+    let client = pool.free.pop();
+    if (client === undefined) {
+      const options = this.#options;
+      client = new undici.Client(request.origin, {
+        keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+        connectTimeout: options.connectTimeout ?? 10_000,
+        pipelining: 1,
+        ...options.clientOptions,
+      });
+      pool.all.add(client);
+    }
+    const owner = pool;
+    const used = client;
+    const release = () => {
+      if (this.#closed || used.closed || used.destroyed) {
+        owner.all.delete(used);
+      } else {
+        owner.free.push(used);
+      }
+    };
+    return used.request({
+      path: request.path,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: request.headers as Record<string, string>,
+      body: request.body as Dispatcher.DispatchOptions["body"],
+      signal: request.signal,
+    }).then(
+      (data) => new UndiciResponse(data, request, release),
+      (error) => {
+        release();
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Close every connection once its requests are done. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * import { NodeAdapter } from "@x/sessions";
+   * await new NodeAdapter().close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const clients = this.#take();
+    await Promise.all(clients.map((client) => client.closed ? undefined : client.close()));
+  }
+
+  /**
+   * Destroy every connection, failing requests in flight. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * import { NodeAdapter } from "@x/sessions";
+   * await new NodeAdapter().destroy();
+   * ```
+   */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    const clients = this.#take();
+    await Promise.all(clients.map((client) => client.destroyed ? undefined : client.destroy()));
+  }
+
+  #take(): Client[] {
+    const clients: Client[] = [];
+    for (const pool of this.#origins.values()) clients.push(...pool.all);
+    this.#origins.clear();
+    return clients;
+  }
+}
+
+class UndiciResponse implements AdapterResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly url: string;
+  #rawHeaders: Record<string, string | string[] | undefined>;
+  #headers: Headers | undefined;
+  #body: BodyReadable;
+
+  constructor(
+    data: Dispatcher.ResponseData,
+    request: AdapterRequest,
+    release: () => void,
+  ) {
+    this.status = data.statusCode;
+    this.statusText = (data as { statusText?: string }).statusText ||
+      reasonPhrase(data.statusCode);
+    this.url = request.origin + request.path;
+    this.#rawHeaders = data.headers;
+    const body = data.body;
+    this.#body = body;
+    // "end" (read to the end) comes before "close" and before the reader's
+    // promise resolves, so the next request finds this connection free.
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      release();
+      request.onDone();
+    };
+    body.once("end", finish);
+    body.once("close", finish);
+    if (request.method === "HEAD" || isNullBodyStatus(this.status)) {
+      body.dump().catch(() => {});
+    }
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const headers = new Headers();
+      const raw = this.#rawHeaders;
+      for (const name in raw) {
+        const value = raw[name];
+        if (value === undefined) continue;
+        if (typeof value === "string") headers.append(name, value);
+        else for (const item of value) headers.append(name, item);
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+
+  text(): Promise<string> {
+    return this.#body.text();
+  }
+
+  json(): Promise<unknown> {
+    return this.#body.json();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#body.arrayBuffer();
+  }
+
+  bytes(): Promise<Uint8Array> {
+    const body = this.#body as BodyReadable & { bytes?: () => Promise<Uint8Array> };
+    if (typeof body.bytes === "function") return body.bytes();
+    return body.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+  }
+
+  blob(): Promise<Blob> {
+    return this.#body.blob() as unknown as Promise<Blob>;
+  }
+
+  stream(): ReadableStream<Uint8Array> | null {
+    if (this.#body.readableEnded && this.#body.readableLength === 0) return null;
+    return this.#body.body as unknown as ReadableStream<Uint8Array>;
+  }
+
+  dump(): Promise<void> {
+    return this.#body.dump().then(() => {}, () => {});
+  }
+
+  toResponse(): Response {
+    const nullBody = isNullBodyStatus(this.status);
+    if (nullBody) this.dump();
+    const response = new Response(nullBody ? null : this.stream(), {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
+    Object.defineProperty(response, "url", { value: this.url });
+    return response;
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The `SessionError` family: every error a session raises for a request.
+ *
+ * Each carries the {@linkcode RequestInfo} (method and URL, never
+ * credentials) and chains the underlying error as `cause`. `instanceof` works
+ * across two loaded copies of the package (JSR and npm) through a
+ * `Symbol.for` brand.
+ *
+ * @module
+ */
+import type { SessionResponse } from "./response.ts";
+import { statusText } from "./_status.ts";
+
+/** Method and URL of a request, as shown in error messages. */
+export interface RequestInfo {
+  /** HTTP method, upper case. */
+  readonly method: string;
+  /** Absolute URL without user name or password. */
+  readonly url: string;
+}
+
+const brands = {
+  session: Symbol.for("@x/sessions/SessionError"),
+  http: Symbol.for("@x/sessions/HttpError"),
+  timeout: Symbol.for("@x/sessions/TimeoutError"),
+  network: Symbol.for("@x/sessions/NetworkError"),
+  closed: Symbol.for("@x/sessions/SessionClosedError"),
+  queue: Symbol.for("@x/sessions/QueueFullError"),
+} as const;
+
+function hasBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === "object" && value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true;
+}
+
+function describe(request: RequestInfo | undefined): string {
+  return request ? `: ${request.method} ${request.url}` : "";
+}
+
+/**
+ * Base class of every error a {@linkcode Session} raises for a request.
+ *
+ * @example Catch any session error
+ * ```ts
+ * import { Session, SessionError } from "@x/sessions";
+ *
+ * await using session = new Session();
+ * try {
+ *   await session.get("http://127.0.0.1:9/unreachable", { timeout: 1_000 });
+ * } catch (error) {
+ *   if (!(error instanceof SessionError)) throw error;
+ *   console.log(error.request?.method); // "GET"
+ * }
+ * ```
+ */
+export class SessionError extends Error {
+  /** The request that failed, when there was one. */
+  readonly request: RequestInfo | undefined;
+
+  /**
+   * Create a session error.
+   *
+   * @param message What failed; the request's method and URL are appended.
+   * @param options The request and the underlying `cause`.
+   */
+  constructor(
+    message: string,
+    options: { request?: RequestInfo; cause?: unknown } = {},
+  ) {
+    super(
+      message + describe(options.request),
+      "cause" in options ? { cause: options.cause } : undefined,
+    );
+    this.name = "SessionError";
+    this.request = options.request;
+    Object.defineProperty(this, brands.session, { value: true });
+  }
+
+  /**
+   * `instanceof` that also recognises errors from another copy of this
+   * package.
+   *
+   * @example
+   * ```ts
+   * import { SessionError } from "@x/sessions";
+   * console.log(new SessionError("boom") instanceof SessionError); // true
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A user's subclass has no brand of its own: fall back to the prototype chain.
+    if (!Object.hasOwn(this, "brand")) {
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    }
+    return hasBrand(value, (this as unknown as { brand: symbol }).brand);
+  }
+
+  /** Brand used by `instanceof`. @internal */
+  static readonly brand: symbol = brands.session;
+}
+
+/**
+ * A response whose status the session was told to treat as an error (by
+ * default, any status outside 200-299; see `raiseForStatus`).
+ *
+ * Its `response` is already read into memory, so the connection is free and
+ * the body can still be inspected.
+ *
+ * @example Inspect a failed response
+ * ```ts
+ * import { HttpError, MockAdapter, Session } from "@x/sessions";
+ *
+ * const adapter = new MockAdapter();
+ * adapter.route("GET", "/missing", { status: 404, json: { error: "nope" } });
+ * await using session = new Session({ baseUrl: "http://api.test", adapter });
+ * try {
+ *   await session.get("missing");
+ * } catch (error) {
+ *   if (!(error instanceof HttpError)) throw error;
+ *   console.log(error.status, await error.response.json()); // 404 { error: "nope" }
+ * }
+ * ```
+ */
+export class HttpError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.http;
+  /** The response status code. */
+  readonly status: number;
+  /** The response, with its body read into memory. */
+  readonly response: SessionResponse;
+  /** The request (method and URL). */
+  declare readonly request: RequestInfo;
+
+  /**
+   * Create an HTTP error for a response.
+   *
+   * @param response The response with the failing status.
+   * @param request The request's method and URL.
+   */
+  constructor(response: SessionResponse, request: RequestInfo) {
+    const reason = response.statusText || statusText(response.status);
+    super(
+      `Request failed with status ${response.status}${reason ? ` ${reason}` : ""}`,
+      { request },
+    );
+    this.name = "HttpError";
+    this.status = response.status;
+    this.response = response;
+    Object.defineProperty(this, brands.http, { value: true });
+  }
+}
+
+/**
+ * A request that did not finish within its `timeout`.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@x/sessions";
+ * const error = new TimeoutError(50, { request: { method: "GET", url: "http://a.test/" } });
+ * console.log(error.message); // "Request timed out after 50 ms: GET http://a.test/"
+ * ```
+ */
+export class TimeoutError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.timeout;
+  /** The limit that was exceeded, in milliseconds. */
+  readonly timeout: number;
+
+  /**
+   * Create a timeout error.
+   *
+   * @param timeout The limit in milliseconds.
+   * @param options The request and the underlying `cause`.
+   */
+  constructor(
+    timeout: number,
+    options: { request?: RequestInfo; cause?: unknown } = {},
+  ) {
+    super(`Request timed out after ${timeout} ms`, options);
+    this.name = "TimeoutError";
+    this.timeout = timeout;
+    Object.defineProperty(this, brands.timeout, { value: true });
+  }
+}
+
+/**
+ * The request could not be completed: connection refused or reset, DNS
+ * failure, TLS failure, or the body stream failed.
+ *
+ * @example
+ * ```ts
+ * import { NetworkError } from "@x/sessions";
+ * const error = new NetworkError("Connection refused", {
+ *   request: { method: "GET", url: "http://127.0.0.1:9/" },
+ * });
+ * console.log(error.message); // "Connection refused: GET http://127.0.0.1:9/"
+ * ```
+ */
+export class NetworkError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.network;
+
+  /**
+   * Create a network error.
+   *
+   * @param message What failed.
+   * @param options The request and the underlying `cause`.
+   */
+  constructor(
+    message: string,
+    options: { request?: RequestInfo; cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = "NetworkError";
+    Object.defineProperty(this, brands.network, { value: true });
+  }
+}
+
+/**
+ * The session was closed (or destroyed) before or while the request ran.
+ *
+ * @example
+ * ```ts
+ * import { Session, SessionClosedError } from "@x/sessions";
+ *
+ * const session = new Session();
+ * await session.close();
+ * try {
+ *   await session.get("http://127.0.0.1:9/");
+ * } catch (error) {
+ *   console.log(error instanceof SessionClosedError); // true
+ * }
+ * ```
+ */
+export class SessionClosedError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.closed;
+
+  /**
+   * Create a closed-session error.
+   *
+   * @param message What happened.
+   * @param options The request and the underlying `cause`.
+   */
+  constructor(
+    message = "Session is closed",
+    options: { request?: RequestInfo; cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = "SessionClosedError";
+    Object.defineProperty(this, brands.closed, { value: true });
+  }
+}
+
+/**
+ * The request was over the session's connection limit and its wait queue
+ * was full (`maxQueue`).
+ *
+ * @example
+ * ```ts
+ * import { QueueFullError } from "@x/sessions";
+ * const error = new QueueFullError(10);
+ * console.log(error.maxQueue); // 10
+ * ```
+ */
+export class QueueFullError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.queue;
+  /** The queue bound that was reached. */
+  readonly maxQueue: number;
+
+  /**
+   * Create a queue-full error.
+   *
+   * @param maxQueue The session's `maxQueue`.
+   * @param options The request.
+   */
+  constructor(maxQueue: number, options: { request?: RequestInfo } = {}) {
+    super(
+      `Cannot queue request as the session's queue is full (maxQueue is ${maxQueue})`,
+      options,
+    );
+    this.name = "QueueFullError";
+    this.maxQueue = maxQueue;
+    Object.defineProperty(this, brands.queue, { value: true });
+  }
+}

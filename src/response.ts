@@ -1,0 +1,447 @@
+/**
+ * What a session's verb methods resolve to: {@linkcode SessionResponse}, a
+ * light object with the `Response` surface whose body is read when asked,
+ * and {@linkcode ResponsePromise}, the promise with body shortcuts.
+ *
+ * @module
+ */
+import type { AdapterResponse } from "./adapters/adapter.ts";
+import { FetchResponse, isNullBodyStatus } from "./adapters/_fetch_response.ts";
+import type { RequestInfo } from "./errors.ts";
+
+/** @internal What a response needs from the exchange that produced it. */
+export interface BodyOwner {
+  /** The body is being read (or discarded) by the user. */
+  touch(): void;
+  /** Why a body read failed, as a session error. */
+  mapError(error: unknown): unknown;
+  /** Set when close() discarded the body before anyone read it. */
+  readonly discarded: unknown;
+}
+
+// Frees the connection of a response that was dropped without reading its body.
+const unreadBodies = new FinalizationRegistry<AdapterResponse>((raw) => {
+  raw.dump().catch(() => {});
+});
+
+/**
+ * A response from a session. Awaiting a request gives status and headers;
+ * the body is read when asked, at most once.
+ *
+ * **Releasing the connection.** Until its body is read to the end, the
+ * response holds its connection and counts against the session's `limit`.
+ * The connection is freed when the body is read (`json()`, `text()`, ...,
+ * or `body` to the end), cancelled (`body.cancel()`), discarded with
+ * `dump()` or `await using`, when the response is garbage-collected, when
+ * the request's `timeout` runs out, or when the session closes (`close()`
+ * discards bodies nobody started reading). Responses to HEAD and bodiless
+ * statuses (204, 304) free it at once. The promise shortcuts
+ * (`session.get(url).json()`) always read the body.
+ *
+ * @example Read status and headers, then the body
+ * ```ts
+ * import { MockAdapter, Session } from "@x/sessions";
+ *
+ * const adapter = new MockAdapter().route("GET", "/users/42", { json: { id: 42 } });
+ * await using session = new Session({ baseUrl: "http://api.test", adapter });
+ * const response = await session.get("users/42");
+ * console.log(response.status, response.headers.get("content-type")); // 200 "application/json"
+ * console.log(await response.json()); // { id: 42 }
+ * ```
+ *
+ * @example Discard a body you do not need
+ * ```ts
+ * import { MockAdapter, Session } from "@x/sessions";
+ *
+ * const adapter = new MockAdapter().route("GET", "/big", { body: "x".repeat(1e5) });
+ * await using session = new Session({ baseUrl: "http://api.test", adapter });
+ * await using response = await session.get("big");
+ * console.log(response.ok); // true; the body is discarded at the end of the block
+ * ```
+ */
+export class SessionResponse implements AsyncDisposable {
+  /** Status code. */
+  readonly status: number;
+  /** Reason phrase. */
+  readonly statusText: string;
+  /** `true` for a status in 200-299. */
+  readonly ok: boolean;
+  /** Final URL (no user name or password). */
+  readonly url: string;
+  /** Always `false`: redirects are returned as responses. */
+  readonly redirected: boolean = false;
+  /** The request's method and URL. */
+  readonly request: RequestInfo;
+  #raw: AdapterResponse;
+  #owner: BodyOwner | undefined;
+  #used = false;
+  #stream: ReadableStream<Uint8Array> | null | undefined;
+
+  /**
+   * Wrap an adapter response. Sessions create these; users do not need to.
+   *
+   * @param raw The adapter's response.
+   * @param request The request's method and URL.
+   * @param owner The exchange, for error mapping (internal).
+   */
+  constructor(raw: AdapterResponse, request: RequestInfo, owner?: BodyOwner) {
+    this.#raw = raw;
+    this.#owner = owner;
+    this.status = raw.status;
+    this.statusText = raw.statusText;
+    this.ok = raw.status >= 200 && raw.status < 300;
+    this.url = raw.url;
+    this.request = request;
+    if (owner !== undefined) unreadBodies.register(this, raw);
+  }
+
+  /**
+   * Response headers.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { headers: { etag: '"1"' } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("")).headers.get("etag")); // "\"1\""
+   * ```
+   */
+  get headers(): Headers {
+    return this.#raw.headers;
+  }
+
+  /**
+   * `true` once the body was read, streamed or discarded.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response = await session.get("");
+   * await response.text();
+   * console.log(response.bodyUsed); // true
+   * ```
+   */
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
+
+  /**
+   * The body as a stream, or `null` for a response without one. Read it to
+   * the end or cancel it to free the connection.
+   *
+   * @example Stream a body
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "chunk" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response = await session.get("");
+   * let size = 0;
+   * for await (const chunk of response.body!) size += chunk.byteLength;
+   * console.log(size); // 5
+   * ```
+   */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#stream === undefined) {
+      this.#check();
+      this.#stream = this.#raw.stream();
+    }
+    return this.#stream;
+  }
+
+  /**
+   * Read the body as text (UTF-8).
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hello" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await (await session.get("")).text()); // "hello"
+   * ```
+   *
+   * @returns The body text.
+   * @throws {TypeError} when the body was already used.
+   * @throws {TimeoutError | NetworkError} when reading fails.
+   */
+  text(): Promise<string> {
+    return this.#read(() => this.#raw.text());
+  }
+
+  /**
+   * Read the body as JSON. A response without a body (HEAD, 204, 304)
+   * gives `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { json: [1, 2] });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const list = await (await session.get("")).json<number[]>();
+   * console.log(list.length); // 2
+   * ```
+   *
+   * @typeParam T The expected type (not checked).
+   * @returns The parsed body.
+   * @throws {SyntaxError} when the body is not JSON.
+   */
+  json<T = unknown>(): Promise<T> {
+    if (isNullBodyStatus(this.status) || this.request.method === "HEAD") {
+      return this.#read(() => this.#raw.dump()) as Promise<T>;
+    }
+    return this.#read(() => this.#raw.json()) as Promise<T>;
+  }
+
+  /**
+   * Read the body into a `Uint8Array`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: new Uint8Array([1, 2, 3]) });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await (await session.get("")).bytes()).length); // 3
+   * ```
+   *
+   * @returns The body bytes.
+   */
+  bytes(): Promise<Uint8Array> {
+    return this.#read(() => this.#raw.bytes());
+  }
+
+  /**
+   * Read the body into an `ArrayBuffer`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "abc" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await (await session.get("")).arrayBuffer()).byteLength); // 3
+   * ```
+   *
+   * @returns The body as an ArrayBuffer.
+   */
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#read(() => this.#raw.arrayBuffer());
+  }
+
+  /**
+   * Read the body into a `Blob`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "abc" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await (await session.get("")).blob()).size); // 3
+   * ```
+   *
+   * @returns The body as a Blob.
+   */
+  blob(): Promise<Blob> {
+    return this.#read(() => this.#raw.blob());
+  }
+
+  /**
+   * Discard the body and free the connection. Safe to call more than once
+   * and after the body was read.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "unwanted" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response = await session.get("");
+   * await response.dump();
+   * ```
+   */
+  dump(): Promise<void> {
+    if (this.#used && this.#stream === undefined) return Promise.resolve();
+    this.#used = true;
+    this.#owner?.touch();
+    if (this.#stream) {
+      const stream = this.#stream;
+      return stream.locked ? Promise.resolve() : stream.cancel().catch(() => {});
+    }
+    return this.#raw.dump().catch(() => {});
+  }
+
+  /**
+   * Discard the body if it was not read: `await using response = ...`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "x" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * {
+   *   await using response = await session.get("");
+   *   console.log(response.status); // 200
+   * }
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dump();
+  }
+
+  /** @internal The adapter response, for `session.fetch()` and buffering. */
+  get _raw(): AdapterResponse {
+    return this.#raw;
+  }
+
+  #check(): void {
+    if (this.#used) {
+      throw new TypeError(
+        `Cannot read the body of ${this.request.method} ${this.request.url} as it was already read or discarded`,
+      );
+    }
+    if (this.#owner?.discarded) throw this.#owner.discarded;
+    this.#used = true;
+    this.#owner?.touch();
+  }
+
+  #read<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      this.#check();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const owner = this.#owner;
+    if (owner === undefined) return read();
+    return read().catch((error) => {
+      throw owner.mapError(error);
+    });
+  }
+}
+
+/**
+ * Read a response's body into memory and return a response over the
+ * buffered bytes (used for `HttpError`, so the connection is freed).
+ */
+export async function bufferResponse(
+  response: SessionResponse,
+): Promise<SessionResponse> {
+  const bytes = isNullBodyStatus(response.status) || response.request.method === "HEAD"
+    ? null
+    : await response.bytes();
+  if (bytes === null) await response.dump();
+  const raw = new FetchResponse(
+    new Response(bytes as BodyInit | null, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    }),
+    response.url,
+    () => {},
+  );
+  return new SessionResponse(raw, response.request);
+}
+
+/**
+ * The promise a verb method returns: resolves to a
+ * {@linkcode SessionResponse} and offers the body readers as shortcuts,
+ * which read the whole body and so always free the connection.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, Session } from "@x/sessions";
+ * const adapter = new MockAdapter().route("GET", "/users/42", { json: { id: 42 } });
+ * await using session = new Session({ baseUrl: "http://api.test", adapter });
+ * const user = await session.get("users/42").json<{ id: number }>();
+ * console.log(user.id); // 42
+ * ```
+ */
+export class ResponsePromise extends Promise<SessionResponse> {
+  /** Derived promises (`then`, `catch`) are plain promises. */
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  /**
+   * Await the response and read its body as JSON.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { json: { ok: true } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("").json()); // { ok: true }
+   * ```
+   *
+   * @typeParam T The expected type (not checked).
+   * @returns The parsed body.
+   */
+  json<T = unknown>(): Promise<T> {
+    return this.then((response) => response.json<T>());
+  }
+
+  /**
+   * Await the response and read its body as text.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("").text()); // "hi"
+   * ```
+   *
+   * @returns The body text.
+   */
+  text(): Promise<string> {
+    return this.then((response) => response.text());
+  }
+
+  /**
+   * Await the response and read its body as bytes.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("").bytes()).length); // 2
+   * ```
+   *
+   * @returns The body bytes.
+   */
+  bytes(): Promise<Uint8Array> {
+    return this.then((response) => response.bytes());
+  }
+
+  /**
+   * Await the response and read its body into an `ArrayBuffer`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("").arrayBuffer()).byteLength); // 2
+   * ```
+   *
+   * @returns The body as an ArrayBuffer.
+   */
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.then((response) => response.arrayBuffer());
+  }
+
+  /**
+   * Await the response and read its body into a `Blob`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("").blob()).size); // 2
+   * ```
+   *
+   * @returns The body as a Blob.
+   */
+  blob(): Promise<Blob> {
+    return this.then((response) => response.blob());
+  }
+}

@@ -1,0 +1,941 @@
+/**
+ * {@linkcode Session}: one connection pool and shared configuration for many
+ * requests, closed cleanly.
+ *
+ * @module
+ */
+import type { AdapterBody, AdapterResponse, PoolAdapter, PoolHints } from "./adapters/adapter.ts";
+import { defaultAdapter } from "./adapters/default.ts";
+import {
+  HttpError,
+  NetworkError,
+  QueueFullError,
+  type RequestInfo,
+  SessionClosedError,
+  SessionError,
+  TimeoutError,
+} from "./errors.ts";
+import { type HeaderRecord, type HeadersInput, mergeHeaders } from "./headers.ts";
+import { Limiter, type Permit } from "./limiter.ts";
+import { type BodyOwner, bufferResponse, ResponsePromise, SessionResponse } from "./response.ts";
+import { appendParams, parseBaseUrl, redact, resolveTarget, type SearchParams, type Target } from "./url.ts";
+
+/** Decides from a status code whether a response is an error. */
+export type StatusPredicate = (status: number) => boolean;
+
+/** Options of a {@linkcode Session}. Durations are in milliseconds. */
+export interface SessionOptions {
+  /**
+   * Absolute http(s) URL that relative request URLs are appended to:
+   * "https://api.test/v1" + "users" gives "https://api.test/v1/users" (with
+   * or without slashes on either side). Absolute request URLs ignore it.
+   */
+  baseUrl?: string | URL;
+  /** Headers sent with every request; request headers are merged over them. */
+  headers?: HeadersInput;
+  /**
+   * Time for a whole request, from the call until the body is read
+   * (queueing included), in milliseconds. `0` or `Infinity` means none.
+   * @default 300_000
+   */
+  timeout?: number;
+  /**
+   * Maximum simultaneous connections over all hosts; `0` means no limit.
+   * Requests over it wait in a queue.
+   * @default 100
+   */
+  limit?: number;
+  /** Maximum simultaneous connections per origin; `0` means no limit. @default 0 */
+  limitPerHost?: number;
+  /**
+   * Maximum requests waiting for a connection; more are rejected at once
+   * with `QueueFullError`. `0` means requests never wait.
+   * @default Infinity
+   */
+  maxQueue?: number;
+  /**
+   * Which statuses make the verb methods throw `HttpError`: `true` for any
+   * status outside 200-299, `false` for none, or a predicate returning
+   * `true` for an error. `session.fetch()` never throws for a status.
+   * @default true
+   */
+  raiseForStatus?: boolean | StatusPredicate;
+  /**
+   * The pool adapter, or a function that creates one from the session's
+   * limits. The session owns it and closes it in `close()`. By default the
+   * runtime's: undici on Node, `Deno.createHttpClient` on Deno,
+   * `Bun.FetchSession` on Bun, plain fetch elsewhere.
+   */
+  adapter?: PoolAdapter | ((hints: PoolHints) => PoolAdapter);
+}
+
+/** Options of one request. Durations are in milliseconds. */
+export interface RequestOptions {
+  /** Query parameters appended to the URL; arrays repeat the key, `undefined` skips. */
+  params?: SearchParams;
+  /** Headers merged over the session's; an `undefined` value removes one. */
+  headers?: HeadersInput;
+  /** A value sent as JSON (sets `content-type: application/json`). Excludes `body`. */
+  json?: unknown;
+  /** The body: string, bytes, Blob, FormData, URLSearchParams or a stream. */
+  body?: BodyInit | null;
+  /** Aborts the request; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Overrides the session's `timeout` for this request. */
+  timeout?: number;
+  /** Overrides the session's `raiseForStatus` for this request. */
+  raiseForStatus?: boolean | StatusPredicate;
+  /** Queue priority when over the limits: higher goes first. @default 0 */
+  priority?: number;
+}
+
+const SESSION_KEYS = new Set([
+  "baseUrl",
+  "headers",
+  "timeout",
+  "limit",
+  "limitPerHost",
+  "maxQueue",
+  "raiseForStatus",
+  "adapter",
+]);
+const REQUEST_KEYS = new Set([
+  "params",
+  "headers",
+  "json",
+  "body",
+  "signal",
+  "timeout",
+  "raiseForStatus",
+  "priority",
+]);
+const MAX_TIMER = 2_147_483_647;
+
+interface Tracker {
+  stack: string;
+  adapter: PoolAdapter | undefined;
+  closed: boolean;
+}
+
+const unclosed = new FinalizationRegistry<Tracker>((tracker) => {
+  if (tracker.closed) return;
+  console.warn(
+    `@x/sessions: Unclosed Session. Close sessions with \`await session.close()\` or \`await using\`. It was created ${tracker.stack}`,
+  );
+  tracker.adapter?.close().catch(() => {});
+});
+
+function isInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value);
+}
+
+function checkCount(name: string, value: unknown, where: string, infinite = false): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${where} as '${name}' must be a number: received ${typeof value}`,
+    );
+  }
+  if (!(infinite && value === Infinity) && (!isInteger(value) || value < 0)) {
+    throw new RangeError(
+      `Cannot ${where} as '${name}' must be a non-negative integer${
+        infinite ? " or Infinity" : ""
+      }: current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+function checkTimeout(value: unknown, where: string): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${where} as 'timeout' must be a number of milliseconds: received ${typeof value}`,
+    );
+  }
+  if (Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${where} as 'timeout' must be a non-negative number of milliseconds: current value is ${value}`,
+    );
+  }
+  if (value === Infinity) return 0;
+  if (value > MAX_TIMER) {
+    throw new RangeError(
+      `Cannot ${where} as 'timeout' must be at most ${MAX_TIMER} ms (use 0 or Infinity for none): current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+function checkRaise(value: unknown, where: string): boolean | StatusPredicate {
+  if (typeof value !== "boolean" && typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${where} as 'raiseForStatus' must be a boolean or a function: received ${typeof value}`,
+    );
+  }
+  return value as boolean | StatusPredicate;
+}
+
+function checkKeys(options: object, known: Set<string>, where: string): void {
+  for (const key in options) {
+    if (!known.has(key)) {
+      throw new TypeError(
+        `Cannot ${where} as '${key}' is not a known option: expected one of ${
+          [...known].join(", ")
+        }`,
+      );
+    }
+  }
+}
+
+function isRaised(raise: boolean | StatusPredicate, status: number): boolean {
+  if (raise === true) return status < 200 || status >= 300;
+  if (raise === false) return false;
+  return raise(status) === true;
+}
+
+interface Prepared {
+  method: string;
+  target: Target;
+  headers: HeaderRecord;
+  body: AdapterBody;
+  info: RequestInfo;
+  signal: AbortSignal | undefined;
+  timeout: number;
+  priority: number;
+  raise: boolean | StatusPredicate;
+}
+
+type State = "pending" | "unread" | "reading" | "done";
+
+/** One request from call to body end: timer, abort, permit and close() bookkeeping. */
+class Exchange implements BodyOwner {
+  readonly controller: AbortController = new AbortController();
+  readonly prepared: Prepared;
+  state: State = "pending";
+  discarded: unknown = undefined;
+  raw: AdapterResponse | undefined;
+  #session: Session;
+  #permit: Permit | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onUserAbort: (() => void) | undefined;
+  #reason: "timeout" | "user" | "destroyed" | undefined;
+  #waiters: (() => void)[] | undefined;
+
+  constructor(session: Session, prepared: Prepared) {
+    this.#session = session;
+    this.prepared = prepared;
+    const { signal, timeout } = prepared;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#reason = "user";
+        this.controller.abort(signal.reason);
+      } else {
+        this.#onUserAbort = () => this.abort("user", signal.reason);
+        signal.addEventListener("abort", this.#onUserAbort, { once: true });
+      }
+    }
+    if (timeout > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.abort("timeout", new TimeoutError(timeout, { request: prepared.info }));
+      }, timeout);
+    }
+  }
+
+  set permit(permit: Permit) {
+    this.#permit = permit;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  readonly onDone = (): void => this.finish();
+
+  abort(reason: "timeout" | "user" | "destroyed", error: unknown): void {
+    if (this.#reason !== undefined || this.state === "done") return;
+    this.#reason = reason;
+    this.controller.abort(error);
+  }
+
+  touch(): void {
+    if (this.state === "unread") this.#set("reading");
+  }
+
+  responded(raw: AdapterResponse): void {
+    this.raw = raw;
+    if (this.state === "pending") this.#set("unread");
+  }
+
+  finish(): void {
+    if (this.state === "done") return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#onUserAbort !== undefined) {
+      this.prepared.signal!.removeEventListener("abort", this.#onUserAbort);
+    }
+    this.#permit?.release();
+    this.#session._forget(this);
+    this.#set("done");
+  }
+
+  /** A promise for the next state change (created only when close() waits). */
+  changed(): Promise<void> {
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+  }
+
+  #set(state: State): void {
+    this.state = state;
+    const waiters = this.#waiters;
+    if (waiters !== undefined) {
+      this.#waiters = undefined;
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  mapError(error: unknown): unknown {
+    const request = this.prepared.info;
+    switch (this.#reason) {
+      case "timeout":
+        return new TimeoutError(this.prepared.timeout, { request, cause: error });
+      case "user":
+        return this.prepared.signal!.reason;
+      case "destroyed":
+        return new SessionClosedError("Session was destroyed while the request ran", {
+          request,
+          cause: error,
+        });
+    }
+    if (error instanceof QueueFullError && error.request === undefined) {
+      return new QueueFullError(error.maxQueue, { request });
+    }
+    if (error instanceof SessionError) return error;
+    return new NetworkError(`Request failed (${describeCause(error)})`, {
+      request,
+      cause: error,
+    });
+  }
+}
+
+function describeCause(error: unknown): string {
+  let current: unknown = error;
+  let message = "";
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    message = typeof code === "string" ? `${code}: ${current.message}` : current.message;
+    if (typeof code === "string") break;
+    current = current.cause;
+  }
+  return redact(message || String(error)).replace(/\/\/[^/\s@]*@/g, "//");
+}
+
+/**
+ * One pooled, configured HTTP session: a connection pool with shared base
+ * URL, headers, timeout and limits, the same on Deno, Node and Bun.
+ *
+ * Make one per application (or per API) and reuse it: every request then
+ * reuses warm connections. Constructing does no I/O; the pool is made at
+ * the first request. Close it with `close()` or `await using`.
+ *
+ * @example Typical use
+ * ```ts
+ * import { MockAdapter, Session } from "@x/sessions";
+ *
+ * // A mock adapter stands in for the network in this example.
+ * const adapter = new MockAdapter()
+ *   .route("GET", "/v1/users/42", { json: { id: 42, name: "Ada" } })
+ *   .route("POST", "/v1/users", { status: 201, json: { id: 43 } });
+ *
+ * await using session = new Session({
+ *   baseUrl: "https://api.example.com/v1",
+ *   headers: { authorization: "Bearer t0ken" },
+ *   timeout: 10_000,
+ *   adapter,
+ * });
+ * const user = await session.get("users/42").json();
+ * const created = await session.post("users", { json: { name: "Ada" } });
+ * console.log(user, created.status); // { id: 42, name: "Ada" } 201
+ * ```
+ */
+export class Session implements AsyncDisposable {
+  #base: Target | undefined;
+  #headers: HeaderRecord;
+  #timeout: number;
+  #raise: boolean | StatusPredicate;
+  #limit: number;
+  #limitPerHost: number;
+  #maxQueue: number;
+  #adapterOption: SessionOptions["adapter"];
+  #adapter: PoolAdapter | undefined;
+  #limiter: Limiter | undefined;
+  #live = new Set<Exchange>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #tracker: Tracker;
+
+  /**
+   * Create a session. Does no I/O.
+   *
+   * @param options Base URL, headers, timeout, limits and adapter.
+   * @throws {TypeError} for an option of the wrong type, an unknown option,
+   *   a `baseUrl` that is not an absolute http(s) URL, or an invalid header.
+   * @throws {RangeError} for a negative or fractional limit, or a NaN or
+   *   negative timeout.
+   */
+  constructor(options: SessionOptions = {}) {
+    const where = "create session";
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot ${where} as options must be an object: received ${options === null ? "null" : typeof options}`,
+      );
+    }
+    checkKeys(options, SESSION_KEYS, where);
+    this.#base = options.baseUrl === undefined ? undefined : parseBaseUrl(options.baseUrl);
+    this.#headers = mergeHeaders({}, options.headers, where);
+    if (this.#base?.authorization && !("authorization" in this.#headers)) {
+      this.#headers.authorization = this.#base.authorization;
+    }
+    this.#timeout = options.timeout === undefined ? 300_000 : checkTimeout(options.timeout, where);
+    this.#limit = options.limit === undefined ? 100 : checkCount("limit", options.limit, where);
+    this.#limitPerHost = options.limitPerHost === undefined
+      ? 0
+      : checkCount("limitPerHost", options.limitPerHost, where);
+    this.#maxQueue = options.maxQueue === undefined
+      ? Infinity
+      : checkCount("maxQueue", options.maxQueue, where, true);
+    this.#raise = options.raiseForStatus === undefined
+      ? true
+      : checkRaise(options.raiseForStatus, where);
+    const adapter = options.adapter;
+    if (
+      adapter !== undefined && typeof adapter !== "function" &&
+      (typeof adapter !== "object" || adapter === null ||
+        typeof adapter.dispatch !== "function" || typeof adapter.close !== "function")
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as 'adapter' must be a PoolAdapter (with dispatch and close) or a function returning one`,
+      );
+    }
+    this.#adapterOption = adapter;
+    this.#tracker = {
+      stack: (new Error().stack ?? "").split("\n").slice(2).join("\n").trim(),
+      adapter: undefined,
+      closed: false,
+    };
+    unclosed.register(this, this.#tracker, this.#tracker);
+  }
+
+  /**
+   * `true` once `close()` or `destroy()` was called: new requests reject
+   * with `SessionClosedError`.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * const session = new Session();
+   * await session.close();
+   * console.log(session.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Requests in flight: sent or queued, with a body not yet finished.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * await using session = new Session();
+   * console.log(session.pending); // 0
+   * ```
+   */
+  get pending(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * The pool adapter's name ("undici", "deno", "bun", "fetch", ...), or
+   * `undefined` before the first request.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * await using session = new Session();
+   * console.log(session.adapterName); // undefined until the first request
+   * ```
+   */
+  get adapterName(): string | undefined {
+    return this.#adapter?.name;
+  }
+
+  /**
+   * Send a request. Resolves when the response headers arrive; the body is
+   * read when asked (see {@linkcode SessionResponse}).
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("PURGE", "/cache", { status: 204 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.request("PURGE", "cache")).status); // 204
+   * ```
+   *
+   * @param method HTTP method (case-insensitive).
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise, with body shortcuts.
+   * @throws {HttpError} for a status `raiseForStatus` treats as an error.
+   * @throws {TimeoutError} when the request exceeds its timeout.
+   * @throws {NetworkError} when the connection fails.
+   * @throws {SessionClosedError} when the session is closed.
+   * @throws {QueueFullError} when the queue is at `maxQueue`.
+   * @throws {TypeError} for invalid options (rejected before anything is sent).
+   */
+  request(method: string, url: string | URL, options?: RequestOptions): ResponsePromise {
+    return new ResponsePromise((resolve, reject) => {
+      this.#send(method, url, options).then(resolve, reject);
+    });
+  }
+
+  /**
+   * Send a GET request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/search", (r) => ({ body: r.url }));
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("search", { params: { q: "x", tag: ["a", "b"] } }).text());
+   * // "http://api.test/search?q=x&tag=a&tag=b"
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise.
+   */
+  get(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("GET", url, options);
+  }
+
+  /**
+   * Send a POST request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("POST", "/users", (r) => ({ status: 201, body: r.body }));
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.post("users", { json: { name: "Ada" } }).text()); // '{"name":"Ada"}'
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options (`json` or `body`).
+   * @returns The response promise.
+   */
+  post(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("POST", url, options);
+  }
+
+  /**
+   * Send a PUT request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("PUT", "/users/1", { status: 204 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.put("users/1", { json: { name: "Ada" } })).status); // 204
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise.
+   */
+  put(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("PUT", url, options);
+  }
+
+  /**
+   * Send a PATCH request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("PATCH", "/users/1", { json: { ok: true } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.patch("users/1", { json: { name: "Ada" } }).json()); // { ok: true }
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise.
+   */
+  patch(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("PATCH", url, options);
+  }
+
+  /**
+   * Send a DELETE request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("DELETE", "/users/1", { status: 204 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.delete("users/1")).status); // 204
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise.
+   */
+  delete(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("DELETE", url, options);
+  }
+
+  /**
+   * Send a HEAD request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("HEAD", "/file", { headers: { "content-length": "10" } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.head("file")).status); // 200
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise.
+   */
+  head(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("HEAD", url, options);
+  }
+
+  /**
+   * Send an OPTIONS request.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("OPTIONS", "/users", { status: 204, headers: { allow: "GET" } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.options("users")).headers.get("allow")); // "GET"
+   * ```
+   *
+   * @param url A path relative to `baseUrl`, or an absolute URL.
+   * @param options Per-request options.
+   * @returns The response promise.
+   */
+  options(url: string | URL, options?: RequestOptions): ResponsePromise {
+    return this.request("OPTIONS", url, options);
+  }
+
+  /**
+   * `fetch()` through the session: same arguments and semantics as the
+   * global `fetch` (a real WHATWG `Response`, never throws for a status),
+   * with the session's base URL, headers, timeout, limits and pool.
+   * Redirects are returned, not followed.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/missing", { status: 404 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response: Response = await session.fetch("missing");
+   * console.log(response.status, response instanceof Response); // 404 true
+   * ```
+   *
+   * @param input A URL (relative to `baseUrl` or absolute) or a `Request`.
+   * @param init Request init; `headers` merge over the session's.
+   * @returns A WHATWG `Response`.
+   * @throws {TimeoutError | NetworkError | SessionClosedError} as `request()`.
+   */
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    let method = init?.method;
+    let url: string | URL;
+    let headers: HeadersInput | undefined = init?.headers as HeadersInput | undefined;
+    let body = init?.body;
+    let signal = init?.signal ?? undefined;
+    if (input instanceof Request) {
+      url = input.url;
+      method ??= input.method;
+      if (headers === undefined) headers = input.headers;
+      else headers = mergeHeaders(mergeHeaders({}, input.headers), headers);
+      if (body === undefined && input.body !== null) body = input.body;
+      signal ??= input.signal;
+    } else {
+      url = input;
+    }
+    const options: RequestOptions = { raiseForStatus: false };
+    if (headers !== undefined) options.headers = headers;
+    if (body !== undefined && body !== null) options.body = body;
+    if (signal) options.signal = signal;
+    const response = await this.#send(method ?? "GET", url, options);
+    return response._raw.toResponse();
+  }
+
+  /**
+   * Close the session gracefully: new requests reject at once with
+   * `SessionClosedError`, requests in flight finish (bodies being read are
+   * read to the end; bodies nobody started reading are discarded, so it
+   * never hangs), then every connection is closed. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * const session = new Session();
+   * await session.close();
+   * await session.close(); // no-op
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#tracker.closed = true;
+    unclosed.unregister(this.#tracker);
+    this.#closing = this.#drain().then(() => this.#adapter?.close());
+    return this.#closing;
+  }
+
+  /**
+   * Close the session now: requests in flight and queued reject with
+   * `SessionClosedError`, and the pool drops its connections. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * const session = new Session();
+   * await session.destroy();
+   * console.log(session.closed); // true
+   * ```
+   */
+  destroy(): Promise<void> {
+    this.#closed = true;
+    this.#tracker.closed = true;
+    unclosed.unregister(this.#tracker);
+    const error = new SessionClosedError("Session was destroyed");
+    this.#limiter?.rejectAll(error);
+    for (const exchange of [...this.#live]) {
+      exchange.abort("destroyed", error);
+    }
+    const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(() => {
+      for (const exchange of [...this.#live]) {
+        exchange.raw?.dump().catch(() => {});
+        exchange.finish();
+      }
+    });
+    this.#closing ??= destroyed;
+    return destroyed;
+  }
+
+  /**
+   * Calls `close()`: `await using session = new Session()` closes the
+   * session at the end of the block, also when the block throws.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * {
+   *   await using session = new Session();
+   *   console.log(session.closed); // false
+   * } // closed here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** @internal An exchange is over. */
+  _forget(exchange: Exchange): void {
+    this.#live.delete(exchange);
+  }
+
+  async #drain(): Promise<void> {
+    for (let round = 0; this.#live.size > 0 && round < 1_000_000; round++) {
+      const waits: Promise<void>[] = [];
+      for (const exchange of this.#live) {
+        if (exchange.state === "unread") {
+          exchange.discarded = new SessionClosedError(
+            "Cannot read the body as the session was closed before anyone started reading it",
+            { request: exchange.prepared.info },
+          );
+          exchange.touch();
+          const dumped = exchange.raw!.dump().catch(() => {});
+          waits.push(dumped.then(() => exchange.finish()));
+        } else {
+          waits.push(exchange.changed());
+        }
+      }
+      await Promise.race(waits);
+    }
+  }
+
+  #getAdapter(): PoolAdapter {
+    let adapter = this.#adapter;
+    if (adapter === undefined) {
+      const hints: PoolHints = { limit: this.#limit, limitPerHost: this.#limitPerHost };
+      const option = this.#adapterOption;
+      adapter = option === undefined
+        ? defaultAdapter(hints)
+        : typeof option === "function"
+        ? option(hints)
+        : option;
+      this.#adapter = adapter;
+      this.#tracker.adapter = adapter;
+    }
+    return adapter;
+  }
+
+  #getLimiter(): Limiter {
+    return this.#limiter ??= new Limiter({
+      limit: this.#limit,
+      limitPerHost: this.#limitPerHost,
+      maxQueue: this.#maxQueue,
+      deferHandoff: this.#getAdapter().deferHandoff === true,
+    });
+  }
+
+  #prepare(methodInput: string, url: string | URL, options: RequestOptions | undefined): Prepared {
+    const where = "send request";
+    if (typeof methodInput !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(methodInput)) {
+      throw new TypeError(`Cannot ${where} as the method ${JSON.stringify(methodInput)} is not a valid HTTP token`);
+    }
+    const method = methodInput.toUpperCase();
+    let target = resolveTarget(url, this.#base);
+    let headers = this.#headers;
+    let body: AdapterBody = null;
+    let signal: AbortSignal | undefined;
+    let timeout = this.#timeout;
+    let priority = 0;
+    let raise = this.#raise;
+    if (options !== undefined) {
+      if (typeof options !== "object" || options === null) {
+        throw new TypeError(`Cannot ${where} as options must be an object: received ${typeof options}`);
+      }
+      checkKeys(options, REQUEST_KEYS, where);
+      if (options.params !== undefined) {
+        target = { ...target, path: appendParams(target.path, options.params) };
+      }
+      if (options.headers !== undefined) headers = mergeHeaders(headers, options.headers, where);
+      if (options.timeout !== undefined) timeout = checkTimeout(options.timeout, where);
+      if (options.raiseForStatus !== undefined) raise = checkRaise(options.raiseForStatus, where);
+      if (options.priority !== undefined) {
+        if (typeof options.priority !== "number" || Number.isNaN(options.priority)) {
+          throw new TypeError(`Cannot ${where} as 'priority' must be a number: received ${options.priority}`);
+        }
+        priority = options.priority;
+      }
+      if (options.signal !== undefined) {
+        if (!(options.signal instanceof AbortSignal)) {
+          throw new TypeError(`Cannot ${where} as 'signal' must be an AbortSignal`);
+        }
+        signal = options.signal;
+      }
+      if (options.json !== undefined || (options.body !== undefined && options.body !== null)) {
+        if (options.json !== undefined && options.body !== undefined && options.body !== null) {
+          throw new TypeError(`Cannot ${where} as 'json' and 'body' are both set: pass one`);
+        }
+        if (method === "GET" || method === "HEAD") {
+          throw new TypeError(`Cannot ${where} as a ${method} request cannot have a body`);
+        }
+        const prepared = prepareBody(options, headers);
+        body = prepared.body;
+        headers = prepared.headers;
+      }
+    }
+    if (target.authorization !== undefined && headers.authorization === undefined) {
+      headers = { ...headers, authorization: target.authorization };
+    }
+    const info: RequestInfo = { method, url: target.origin + target.path };
+    return { method, target, headers, body, info, signal, timeout, priority, raise };
+  }
+
+  async #send(method: string, url: string | URL, options: RequestOptions | undefined): Promise<SessionResponse> {
+    const prepared = this.#prepare(method, url, options);
+    if (this.#closed) {
+      throw new SessionClosedError("Cannot send request as the session is closed", { request: prepared.info });
+    }
+    const exchange = new Exchange(this, prepared);
+    this.#live.add(exchange);
+    const { target } = prepared;
+    let raw: AdapterResponse;
+    try {
+      if (exchange.signal.aborted) throw exchange.signal.reason;
+      const limiter = this.#getLimiter();
+      exchange.permit = limiter.tryAcquire(target.origin) ??
+        await limiter.acquire(target.origin, {
+          priority: prepared.priority,
+          signal: exchange.signal,
+        });
+      raw = await this.#getAdapter().dispatch({
+        method: prepared.method,
+        origin: target.origin,
+        path: target.path,
+        headers: prepared.headers,
+        body: prepared.body,
+        signal: exchange.signal,
+        onDone: exchange.onDone,
+      });
+    } catch (error) {
+      exchange.finish();
+      throw exchange.mapError(error);
+    }
+    exchange.responded(raw);
+    const response = new SessionResponse(raw, prepared.info, exchange);
+    if (prepared.raise !== false && isRaised(prepared.raise, raw.status)) {
+      let buffered: SessionResponse;
+      try {
+        buffered = await bufferResponse(response);
+      } catch (error) {
+        throw exchange.mapError(error);
+      }
+      throw new HttpError(buffered, prepared.info);
+    }
+    return response;
+  }
+}
+
+function prepareBody(
+  options: RequestOptions,
+  headers: HeaderRecord,
+): { body: AdapterBody; headers: HeaderRecord } {
+  let contentType: string | undefined;
+  let body: AdapterBody;
+  const input = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    contentType = "application/json";
+  } else if (typeof input === "string") {
+    body = input;
+    contentType = "text/plain;charset=UTF-8";
+  } else if (input instanceof Uint8Array) {
+    body = input;
+  } else if (input instanceof ArrayBuffer) {
+    body = new Uint8Array(input);
+  } else if (ArrayBuffer.isView(input)) {
+    body = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  } else if (input instanceof URLSearchParams) {
+    body = input.toString();
+    contentType = "application/x-www-form-urlencoded;charset=UTF-8";
+  } else if (input instanceof ReadableStream) {
+    body = input as ReadableStream<Uint8Array>;
+  } else if (input instanceof Blob || input instanceof FormData) {
+    const response = new Response(input);
+    body = response.body;
+    contentType = response.headers.get("content-type") ?? undefined;
+    if (input instanceof Blob && !("content-length" in headers)) {
+      headers = { ...headers, "content-length": String(input.size) };
+    }
+  } else {
+    throw new TypeError(
+      `Cannot send request as 'body' must be a string, bytes, Blob, FormData, URLSearchParams or ReadableStream: received ${
+        Object.prototype.toString.call(input)
+      }`,
+    );
+  }
+  if (contentType !== undefined && !("content-type" in headers)) {
+    headers = { ...headers, "content-type": contentType };
+  }
+  return { body, headers };
+}

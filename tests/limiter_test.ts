@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { Limiter, QueueFullError } from "../mod.ts";
+import { test } from "./_test.ts";
+
+test("Limiter holds the total limit and queues in priority order", async () => {
+  const limiter = new Limiter({ limit: 1 });
+  const first = await limiter.acquire("a");
+  const order: string[] = [];
+  const take = (name: string, priority?: number) =>
+    limiter.acquire("a", { priority }).then((permit) => {
+      order.push(name);
+      setTimeout(() => permit.release(), 1);
+    });
+  const waits = [take("low-1"), take("low-2"), take("high", 5), take("lowest", -1)];
+  assert.equal(limiter.queued, 4);
+  first.release();
+  first.release(); // idempotent
+  await Promise.all(waits);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(order, ["high", "low-1", "low-2", "lowest"]);
+  assert.equal(limiter.active, 0);
+});
+
+test("Limiter holds the per-host limit without blocking other hosts", async () => {
+  const limiter = new Limiter({ limitPerHost: 1 });
+  const a1 = await limiter.acquire("a");
+  const a2 = limiter.acquire("a");
+  const b1 = await limiter.acquire("b"); // not blocked by a's queue
+  assert.equal(limiter.active, 2);
+  assert.equal(limiter.queued, 1);
+  a1.release();
+  (await a2).release();
+  b1.release();
+  assert.equal(limiter.active, 0);
+});
+
+test("Limiter rejects over maxQueue and on abort", async () => {
+  const limiter = new Limiter({ limit: 1, maxQueue: 1 });
+  using _held = await limiter.acquire("a");
+  const controller = new AbortController();
+  const queued = limiter.acquire("a", { signal: controller.signal });
+  await assert.rejects(limiter.acquire("a"), QueueFullError);
+  controller.abort(new Error("stop"));
+  await assert.rejects(queued, { message: "stop" });
+  assert.equal(limiter.queued, 0);
+});
