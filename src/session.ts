@@ -754,8 +754,17 @@ export class Session implements AsyncDisposable {
   async #drain(): Promise<void> {
     for (let round = 0; this.#live.size > 0 && round < 1_000_000; round++) {
       const waits: Promise<void>[] = [];
+      let unread = false;
       for (const exchange of this.#live) {
-        if (exchange.state === "unread") {
+        if (exchange.state === "unread") unread = true;
+        else waits.push(exchange.changed());
+      }
+      if (unread) {
+        // Give code that just received a response one turn of the event
+        // loop to start reading it, then discard what is still unread.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        for (const exchange of this.#live) {
+          if (exchange.state !== "unread") continue;
           exchange.discarded = new SessionClosedError(
             "Cannot read the body as the session was closed before anyone started reading it",
             { request: exchange.prepared.info },
@@ -763,11 +772,9 @@ export class Session implements AsyncDisposable {
           exchange.touch();
           const dumped = exchange.raw!.dump().catch(() => {});
           waits.push(dumped.then(() => exchange.finish()));
-        } else {
-          waits.push(exchange.changed());
         }
       }
-      await Promise.race(waits);
+      if (waits.length > 0) await Promise.race(waits);
     }
   }
 

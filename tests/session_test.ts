@@ -1,0 +1,362 @@
+import assert from "node:assert/strict";
+import {
+  HttpError,
+  NetworkError,
+  QueueFullError,
+  Session,
+  SessionClosedError,
+  type SessionOptions,
+  TimeoutError,
+} from "../mod.ts";
+import { startServer } from "./_server.ts";
+import { delay, test, waitFor } from "./_test.ts";
+
+test("Session: 50 sequential GETs use 1 connection", async () => {
+  await using server = await startServer();
+  await using session = new Session({ baseUrl: server.url });
+  for (let i = 0; i < 50; i++) {
+    const echo = await session.get(`items/${i}`).json<{ url: string }>();
+    assert.equal(echo.url, `/items/${i}`);
+  }
+  assert.equal(server.accepted, 1);
+});
+
+test("Session: 200 concurrent GETs with limit 10 stay within 10 sockets", async () => {
+  await using server = await startServer({ routes: { "/slow": { delay: 5, body: "ok" } } });
+  await using session = new Session({ baseUrl: server.url, limit: 10 });
+  const bodies = await Promise.all(
+    Array.from({ length: 200 }, () => session.get("slow").text()),
+  );
+  assert.equal(bodies.length, 200);
+  assert.ok(bodies.every((body) => body === "ok"));
+  assert.ok(server.peakOpen <= 10, `peak open sockets ${server.peakOpen}`);
+  assert.ok(server.peakActive <= 10, `peak active requests ${server.peakActive}`);
+  assert.ok(server.accepted <= 10, `accepted ${server.accepted}`);
+  assert.ok(server.peakActive >= 5, `the limit was used: ${server.peakActive}`);
+});
+
+test("Session: limitPerHost holds per origin over two origins", async () => {
+  await using a = await startServer({ routes: { "/slow": { delay: 10, body: "a" } } });
+  await using b = await startServer({ routes: { "/slow": { delay: 10, body: "b" } } });
+  await using session = new Session({ limitPerHost: 2 });
+  const calls = [];
+  for (let i = 0; i < 20; i++) {
+    calls.push(session.get(`${a.url}/slow`).text(), session.get(`${b.url}/slow`).text());
+  }
+  const results = await Promise.all(calls);
+  assert.equal(results.filter((r) => r === "a").length, 20);
+  assert.equal(results.filter((r) => r === "b").length, 20);
+  for (const server of [a, b]) {
+    assert.ok(server.peakActive <= 2, `peak ${server.peakActive}`);
+    assert.ok(server.accepted <= 2, `accepted ${server.accepted}`);
+    assert.equal(server.peakActive, 2, "both slots used");
+  }
+});
+
+test("Session.close() closes every socket and rejects new requests", async () => {
+  await using server = await startServer();
+  const session = new Session({ baseUrl: server.url });
+  await Promise.all(Array.from({ length: 5 }, () => session.get("x").json()));
+  assert.ok(server.open >= 1);
+  await session.close();
+  assert.equal(session.closed, true);
+  await waitFor(() => server.open === 0, { message: "sockets closed" });
+  await assert.rejects(session.get("x"), SessionClosedError);
+  await session.close(); // idempotent
+});
+
+test("Session.close() lets requests in flight finish", async () => {
+  await using server = await startServer({ routes: { "/slow": { delay: 100, body: "done" } } });
+  const session = new Session({ baseUrl: server.url });
+  const inFlight = session.get("slow").text();
+  await delay(20);
+  const closing = session.close();
+  await assert.rejects(session.get("slow"), SessionClosedError);
+  assert.equal(await inFlight, "done");
+  await closing;
+  await waitFor(() => server.open === 0, { message: "sockets closed" });
+});
+
+test("Session.close() does not hang on an unread body", async () => {
+  await using server = await startServer({ routes: { "/big": { bodySize: 1_000_000 } } });
+  const session = new Session({ baseUrl: server.url });
+  const response = await session.get("big");
+  assert.equal(response.status, 200);
+  await session.close();
+  await assert.rejects(response.text(), SessionClosedError);
+  await waitFor(() => server.open === 0, { message: "sockets closed" });
+});
+
+test("Session: await using closes the session when the block throws", async () => {
+  await using server = await startServer();
+  let escaped: Session | undefined;
+  await assert.rejects(async () => {
+    await using session = new Session({ baseUrl: server.url });
+    escaped = session;
+    await session.get("x").json();
+    throw new Error("boom");
+  }, { message: "boom" });
+  assert.equal(escaped?.closed, true);
+  await waitFor(() => server.open === 0, { message: "sockets closed" });
+});
+
+test("Session.destroy() aborts requests in flight at once", async () => {
+  await using server = await startServer({ routes: { "/stall": { stall: true } } });
+  const session = new Session({ baseUrl: server.url });
+  const stalled = session.get("stall");
+  const queued = session.get("stall");
+  await waitFor(() => server.requests.length === 2, { message: "requests sent" });
+  const started = Date.now();
+  const rejected = [
+    assert.rejects(stalled, SessionClosedError),
+    assert.rejects(queued, SessionClosedError),
+  ];
+  await session.destroy();
+  await Promise.all(rejected);
+  assert.ok(Date.now() - started < 2_000);
+  await session.destroy(); // idempotent
+  await waitFor(() => server.open === 0, { message: "sockets closed" });
+});
+
+test("Session: timeout raises TimeoutError", async () => {
+  await using server = await startServer({ routes: { "/stall": { stall: true } } });
+  await using session = new Session({ baseUrl: server.url, timeout: 100 });
+  const error = await session.get("stall").then(() => undefined, (e) => e);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(error.timeout, 100);
+  assert.match(error.message, /timed out after 100 ms: GET http:\/\/127\.0\.0\.1:\d+\/stall$/);
+  // A per-request timeout overrides the session's.
+  const slow = await session.get("stall", { timeout: 50 }).then(() => undefined, (e) => e);
+  assert.ok(slow instanceof TimeoutError);
+  assert.equal(slow.timeout, 50);
+});
+
+test("Session: a timeout while reading the body raises TimeoutError", async () => {
+  await using server = await startServer({
+    routes: { "/trickle": { bodyDelay: 500, body: "late" } },
+  });
+  await using session = new Session({ baseUrl: server.url, timeout: 150 });
+  const response = await session.get("trickle");
+  await assert.rejects(response.text(), TimeoutError);
+});
+
+test("Session: the user's abort rejects with the user's reason", async () => {
+  await using server = await startServer({ routes: { "/stall": { stall: true } } });
+  await using session = new Session({ baseUrl: server.url });
+  const controller = new AbortController();
+  const request = session.get("stall", { signal: controller.signal });
+  await waitFor(() => server.requests.length === 1, { message: "request sent" });
+  const reason = new Error("user stopped");
+  controller.abort(reason);
+  await assert.rejects(request, (error) => error === reason);
+  await assert.rejects(session.get("stall", { signal: controller.signal }), (e) => e === reason);
+});
+
+test("Session: raiseForStatus on, off and as a predicate", async () => {
+  await using server = await startServer({
+    routes: { "/missing": { status: 404, body: { error: "nope" } }, "/teapot": { status: 418 } },
+  });
+  await using session = new Session({ baseUrl: server.url });
+  const error = await session.get("missing", { params: { q: "1" } }).then(() => undefined, (e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 404);
+  assert.equal(error.request.method, "GET");
+  assert.match(error.message, /^Request failed with status 404 Not Found: GET http:\/\/127\.0\.0\.1:\d+\/missing\?q=1$/);
+  assert.deepEqual(await error.response.json(), { error: "nope" });
+
+  const off = await session.get("missing", { raiseForStatus: false });
+  assert.equal(off.ok, false);
+  assert.deepEqual(await off.json(), { error: "nope" });
+
+  await using lenient = new Session({
+    baseUrl: server.url,
+    raiseForStatus: (status) => status >= 500,
+  });
+  const teapot = await lenient.get("teapot");
+  assert.equal(teapot.status, 418);
+  await teapot.dump();
+  await assert.rejects(lenient.get("teapot", { raiseForStatus: true }), HttpError);
+  // The connection was not lost to the failed requests.
+  assert.equal(server.accepted, 2);
+});
+
+test("Session.fetch() returns a real Response and never throws for a status", async () => {
+  await using server = await startServer({
+    routes: { "/missing": { status: 404, body: "gone" }, "/empty": { status: 204 } },
+  });
+  await using session = new Session({ baseUrl: server.url, headers: { "x-session": "1" } });
+  const response = await session.fetch("missing", { headers: { "x-request": "2" } });
+  assert.ok(response instanceof Response);
+  assert.equal(response.status, 404);
+  assert.equal(response.url, `${server.url}/missing`);
+  assert.equal(await response.text(), "gone");
+  const empty = await session.fetch(new Request(`${server.url}/empty`, { method: "DELETE" }));
+  assert.equal(empty.status, 204);
+  assert.equal(empty.body, null);
+  const echo = await (await session.fetch("echo", { method: "POST", body: "hi" })).json();
+  assert.equal(echo.method, "POST");
+  assert.equal(echo.body, "hi");
+  assert.equal(echo.headers["x-session"], "1");
+  assert.equal(server.requests[0].headers["x-request"], "2");
+});
+
+test("Session: bodies, headers and params reach the server", async () => {
+  await using server = await startServer();
+  await using session = new Session({
+    baseUrl: `${server.url}/v1/`,
+    headers: { authorization: "Bearer t0ken", "x-drop": "1" },
+  });
+  const echo = await session.post("/users", {
+    json: { name: "Ada" },
+    params: { tag: ["a", "b"], q: "x y" },
+    headers: { "x-trace": "1", "x-drop": undefined },
+  }).json<{ url: string; headers: Record<string, string>; body: string }>();
+  assert.equal(echo.url, "/v1/users?tag=a&tag=b&q=x+y");
+  assert.equal(echo.headers.authorization, "Bearer t0ken");
+  assert.equal(echo.headers["x-trace"], "1");
+  assert.equal(echo.headers["x-drop"], undefined);
+  assert.equal(echo.headers["content-type"], "application/json");
+  assert.equal(echo.body, '{"name":"Ada"}');
+
+  const bodies: [RequestInit["body"], string, string | undefined][] = [
+    ["text", "text", "text/plain;charset=UTF-8"],
+    [new Uint8Array([104, 105]), "hi", undefined],
+    [new URLSearchParams({ a: "1" }), "a=1", "application/x-www-form-urlencoded;charset=UTF-8"],
+    [new Blob(["blob"], { type: "text/x-blob" }), "blob", "text/x-blob"],
+    [new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("stream")); c.close(); } }), "stream", undefined],
+  ];
+  for (const [body, text, type] of bodies) {
+    const seen = await session.put("echo", { body }).json<{ body: string; headers: Record<string, string> }>();
+    assert.equal(seen.body, text);
+    if (type) assert.equal(seen.headers["content-type"], type);
+  }
+  assert.equal(server.accepted, 1, "one connection for all");
+});
+
+test("Session: HEAD and 204 responses free their connection at once", async () => {
+  await using server = await startServer({ routes: { "/empty": { status: 204 } } });
+  await using session = new Session({ baseUrl: server.url, limit: 1 });
+  for (let i = 0; i < 5; i++) {
+    const head = await session.head("x");
+    assert.equal(head.status, 200);
+    const empty = await session.delete("empty");
+    assert.equal(await empty.json(), undefined);
+  }
+  assert.equal(session.pending, 0);
+});
+
+test("Session: maxQueue bounds the queue and priority orders it", async () => {
+  await using server = await startServer({ routes: { "/slow": { delay: 30, body: "ok" } } });
+  await using session = new Session({ baseUrl: server.url, limit: 1, maxQueue: 3 });
+  const first = session.get("slow", { params: { n: "first" } }).text();
+  await waitFor(() => server.requests.length === 1, { message: "first request" });
+  const low = session.get("slow", { params: { n: "low" } }).text();
+  const normal = session.get("slow", { params: { n: "normal" } }).text();
+  const urgent = session.get("slow", { params: { n: "urgent" }, priority: 10 }).text();
+  const error = await session.get("slow").then(() => undefined, (e) => e);
+  assert.ok(error instanceof QueueFullError, String(error));
+  assert.match(error.message, /maxQueue is 3.*: GET http/);
+  await Promise.all([first, low, normal, urgent]);
+  assert.deepEqual(
+    server.requests.map((r) => new URL(r.url, server.url).searchParams.get("n")),
+    ["first", "urgent", "low", "normal"],
+  );
+});
+
+test("Session: a failed request does not corrupt the pool", async () => {
+  await using server = await startServer({ routes: { "/drop": { drop: true } } });
+  await using session = new Session({ baseUrl: server.url, limit: 2 });
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(session.get("drop"), NetworkError);
+  }
+  const results = await Promise.all(Array.from({ length: 6 }, () => session.get("ok").json()));
+  assert.equal(results.length, 6);
+  assert.equal(session.pending, 0);
+});
+
+test("Session: a connection refused raises NetworkError", async () => {
+  const server = await startServer();
+  const url = server.url;
+  await server.close();
+  await using session = new Session();
+  const error = await session.get(`${url}/x`).then(() => undefined, (e) => e);
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.ok(error.cause !== undefined);
+  assert.match(error.message, /: GET http:\/\/127\.0\.0\.1:\d+\/x$/);
+});
+
+test("Session: CR/LF in headers is rejected before anything is sent", async () => {
+  await using server = await startServer();
+  await using session = new Session({ baseUrl: server.url });
+  await assert.rejects(
+    session.get("x", { headers: { "x-a": "1\r\nx-injected: yes" } }),
+    TypeError,
+  );
+  assert.equal(server.requests.length, 0);
+  assert.equal(server.accepted, 0);
+});
+
+test("Session: error messages never print credentials", async () => {
+  await using server = await startServer({ routes: { "/missing": { status: 404 } } });
+  const withUser = server.url.replace("http://", "http://ada:hunter2@");
+  await using session = new Session({ headers: { authorization: "Bearer s3cret" } });
+  const error = await session.get(`${withUser}/missing`).then(() => undefined, (e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.ok(!error.message.includes("hunter2") && !error.message.includes("s3cret"), error.message);
+  // An explicit Authorization header wins over URL user info.
+  assert.equal(server.requests[0].headers.authorization, "Bearer s3cret");
+  await using plain = new Session();
+  await assert.rejects(plain.get(`${withUser}/missing`), HttpError);
+  assert.equal(server.requests[1].headers.authorization, "Basic " + btoa("ada:hunter2"));
+  const closed = new Session();
+  await closed.close();
+  const closedError = await closed.get(`${withUser}/x`).then(() => undefined, (e) => e);
+  assert.ok(!String(closedError.message).includes("hunter2"), closedError.message);
+});
+
+test("new Session() rejects bad options with TypeError or RangeError", () => {
+  const table: [unknown, ErrorConstructor, RegExp][] = [
+    [{ baseUrl: "api.test/v1" }, TypeError, /'baseUrl' must be an absolute http\(s\) URL/],
+    [{ baseUrl: "ftp://api.test" }, TypeError, /http or https/],
+    [{ baseUrl: 42 }, TypeError, /baseUrl/],
+    [{ limit: -1 }, RangeError, /'limit' must be a non-negative integer: current value is -1/],
+    [{ limit: 1.5 }, RangeError, /'limit'/],
+    [{ limit: "10" }, TypeError, /'limit' must be a number/],
+    [{ limitPerHost: -2 }, RangeError, /'limitPerHost'/],
+    [{ timeout: Number.NaN }, RangeError, /'timeout'/],
+    [{ timeout: -5 }, RangeError, /'timeout'/],
+    [{ timeout: "5s" }, TypeError, /'timeout'/],
+    [{ timeout: 2 ** 40 }, RangeError, /at most/],
+    [{ maxQueue: -1 }, RangeError, /'maxQueue'/],
+    [{ raiseForStatus: "yes" }, TypeError, /'raiseForStatus'/],
+    [{ headers: { "x-a": "1\n2" } }, TypeError, /CR, LF or NUL/],
+    [{ headers: "x" }, TypeError, /'headers'/],
+    [{ adapter: {} }, TypeError, /'adapter'/],
+    [{ limitPerhost: 2 }, TypeError, /'limitPerhost' is not a known option/],
+    [null, TypeError, /options must be an object/],
+  ];
+  for (const [options, type, message] of table) {
+    assert.throws(
+      () => new Session(options as SessionOptions),
+      (error: Error) => error instanceof type && message.test(error.message),
+      JSON.stringify(options),
+    );
+  }
+  // Valid edge values construct fine (and do no I/O).
+  for (const options of [{ limit: 0 }, { timeout: 0 }, { timeout: Infinity }, { maxQueue: Infinity }]) {
+    const session = new Session(options);
+    assert.equal(session.closed, false);
+    session.close();
+  }
+});
+
+test("Session: bad request options are rejected before sending", async () => {
+  await using server = await startServer();
+  await using session = new Session({ baseUrl: server.url });
+  await assert.rejects(session.get("x", { body: "no" }), /GET request cannot have a body/);
+  await assert.rejects(session.post("x", { body: "a", json: {} }), /both set/);
+  await assert.rejects(session.get("x", { timeout: -1 }), RangeError);
+  await assert.rejects(session.get("x", { param: {} } as never), /'param' is not a known option/);
+  await assert.rejects(session.request("BAD METHOD", "x"), TypeError);
+  assert.equal(server.requests.length, 0);
+});
