@@ -29,14 +29,21 @@
  * @module
  */
 export * from "./src/session.ts";
-export * from "./src/response.ts";
+export { ResponsePromise, SessionResponse } from "./src/response.ts";
 export * from "./src/errors.ts";
-export * from "./src/headers.ts";
-export * from "./src/url.ts";
+export {
+  type HeaderRecord,
+  type HeadersInput,
+  mergeHeaders,
+} from "./src/headers.ts";
+export { appendParams, type ParamValue, type SearchParams } from "./src/url.ts";
 export * from "./src/limiter.ts";
 export * from "./src/adapters/adapter.ts";
 export * from "./src/adapters/node.ts";
 export * from "./src/adapters/deno.ts";
 export * from "./src/adapters/bun.ts";
-export * from "./src/adapters/fetch.ts";
+export {
+  FetchAdapter,
+  type FetchAdapterOptions,
+} from "./src/adapters/fetch.ts";
 export * from "./src/adapters/mock.ts";

@@ -22,7 +22,9 @@ const filters = args;
 
 const testFiles = readdirSync(join(root, "tests"))
   .filter((name) => name.endsWith("_test.ts"))
-  .filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)))
+  .filter((name) =>
+    filters.length === 0 || filters.some((f) => name.includes(f))
+  )
   .sort();
 if (testFiles.length === 0) {
   console.error("run_tests: no test files matched");
@@ -44,7 +46,8 @@ function run(command, commandArgs, options = {}) {
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     const timer = setTimeout(() => {
-      output += `\nrun_tests: ${command} timed out after ${options.timeout} ms\n`;
+      output +=
+        `\nrun_tests: ${command} timed out after ${options.timeout} ms\n`;
       child.kill("SIGKILL");
     }, options.timeout ?? 600_000);
     child.on("close", (code, signal) => {
@@ -83,7 +86,9 @@ await runtime("deno", async () => {
 
 await runtime("node", async () => {
   const build = await run(bin("tsc"), ["-p", "tsconfig.json"]);
-  if (build.code !== 0) return { code: build.code, passed: 0, failed: 1, note: "tsc failed" };
+  if (build.code !== 0) {
+    return { code: build.code, passed: 0, failed: 1, note: "tsc failed" };
+  }
   const { code, output } = await run(process.execPath, [
     "--test",
     "--test-reporter=tap",
@@ -121,15 +126,20 @@ for (const result of results) {
     : "ok";
   if (status !== "ok") ok = false;
   console.log(
-    `${result.name.padEnd(5)} ${status}: ${result.passed} passed, ${result.failed} failed${
+    `${
+      result.name.padEnd(5)
+    } ${status}: ${result.passed} passed, ${result.failed} failed${
       result.note ? ` (${result.note})` : ""
     }`,
   );
   passed += result.passed;
-  failed += result.failed + (empty ? 1 : 0) + (result.code !== 0 && result.failed === 0 ? 1 : 0);
+  failed += result.failed + (empty ? 1 : 0) +
+    (result.code !== 0 && result.failed === 0 ? 1 : 0);
 }
 for (const name of ["deno", "node", "bun"]) {
-  if (!only.includes(name)) console.log(`${name.padEnd(5)} SKIPPED (--only): not a full run`);
+  if (!only.includes(name)) {
+    console.log(`${name.padEnd(5)} SKIPPED (--only): not a full run`);
+  }
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(ok && failed === 0 ? 0 : 1);

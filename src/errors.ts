@@ -11,7 +11,16 @@
 import type { SessionResponse } from "./response.ts";
 import { statusText } from "./_status.ts";
 
-/** Method and URL of a request, as shown in error messages. */
+/**
+ * Method and URL of a request, as shown in error messages.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@x/sessions";
+ * const error = new TimeoutError(10, { request: { method: "GET", url: "https://a.test/" } });
+ * console.log(error.request?.url); // "https://a.test/"
+ * ```
+ */
 export interface RequestInfo {
   /** HTTP method, upper case. */
   readonly method: string;
@@ -139,7 +148,9 @@ export class HttpError extends SessionError {
   constructor(response: SessionResponse, request: RequestInfo) {
     const reason = response.statusText || statusText(response.status);
     super(
-      `Request failed with status ${response.status}${reason ? ` ${reason}` : ""}`,
+      `Request failed with status ${response.status}${
+        reason ? ` ${reason}` : ""
+      }`,
       { request },
     );
     this.name = "HttpError";

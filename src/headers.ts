@@ -8,13 +8,28 @@
  * Headers as options accept them: a record (an `undefined` value removes a
  * header inherited from the session), a `Headers` object, or name/value
  * pairs.
+ *
+ * @example
+ * ```ts
+ * import type { HeadersInput } from "@x/sessions";
+ * const headers: HeadersInput = { "x-trace": "1", "x-inherited": undefined };
+ * ```
  */
 export type HeadersInput =
   | Record<string, string | undefined>
   | Headers
   | ReadonlyArray<readonly [string, string]>;
 
-/** Lower-case names mapped to values; what the pools receive. */
+/**
+ * Lower-case names mapped to values; what the pools receive.
+ *
+ * @example
+ * ```ts
+ * import { mergeHeaders, type HeaderRecord } from "@x/sessions";
+ * const headers: HeaderRecord = mergeHeaders({}, { Accept: "application/json" });
+ * console.log(headers); // { accept: "application/json" }
+ * ```
+ */
 export type HeaderRecord = Record<string, string>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -25,10 +40,16 @@ const BAD_VALUE = /[\r\n\0]/;
  *
  * @throws {TypeError} for an invalid name or a value with CR, LF or NUL.
  */
-export function checkHeader(name: string, value: unknown, where: string): string {
+export function checkHeader(
+  name: string,
+  value: unknown,
+  where: string,
+): string {
   if (typeof name !== "string" || !TOKEN.test(name)) {
     throw new TypeError(
-      `Cannot ${where} as header name ${JSON.stringify(String(name))} is not a valid HTTP token`,
+      `Cannot ${where} as header name ${
+        JSON.stringify(String(name))
+      } is not a valid HTTP token`,
     );
   }
   if (typeof value !== "string") {

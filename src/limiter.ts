@@ -11,7 +11,16 @@
  */
 import { QueueFullError } from "./errors.ts";
 
-/** Options of {@linkcode Limiter}. */
+/**
+ * Options of {@linkcode Limiter}.
+ *
+ * @example
+ * ```ts
+ * import { Limiter, type LimiterOptions } from "@x/sessions";
+ * const options: LimiterOptions = { limit: 10, limitPerHost: 2, maxQueue: 1_000 };
+ * const limiter = new Limiter(options);
+ * ```
+ */
 export interface LimiterOptions {
   /** Maximum permits over all origins; 0 means no limit. @default 0 */
   limit?: number;
@@ -31,6 +40,14 @@ export interface LimiterOptions {
 /**
  * A held slot of a {@linkcode Limiter}. Release it once; `using` releases it
  * at the end of the block.
+ *
+ * @example
+ * ```ts
+ * import { Limiter } from "@x/sessions";
+ * const limiter = new Limiter({ limit: 1 });
+ * using permit = await limiter.acquire("https://a.test");
+ * console.log(permit.origin); // "https://a.test"
+ * ```
  */
 export interface Permit extends Disposable {
   /** The origin the permit is for. */

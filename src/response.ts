@@ -263,7 +263,9 @@ export class SessionResponse implements AsyncDisposable {
     this.#owner?.touch();
     if (this.#stream) {
       const stream = this.#stream;
-      return stream.locked ? Promise.resolve() : stream.cancel().catch(() => {});
+      return stream.locked
+        ? Promise.resolve()
+        : stream.cancel().catch(() => {});
     }
     return this.#raw.dump().catch(() => {});
   }
@@ -323,9 +325,10 @@ export class SessionResponse implements AsyncDisposable {
 export async function bufferResponse(
   response: SessionResponse,
 ): Promise<SessionResponse> {
-  const bytes = isNullBodyStatus(response.status) || response.request.method === "HEAD"
-    ? null
-    : await response.bytes();
+  const bytes =
+    isNullBodyStatus(response.status) || response.request.method === "HEAD"
+      ? null
+      : await response.bytes();
   if (bytes === null) await response.dump();
   const raw = new FetchResponse(
     new Response(bytes as BodyInit | null, {
@@ -354,7 +357,15 @@ export async function bufferResponse(
  * ```
  */
 export class ResponsePromise extends Promise<SessionResponse> {
-  /** Derived promises (`then`, `catch`) are plain promises. */
+  /**
+   * Derived promises (`then`, `catch`) are plain promises.
+   *
+   * @example
+   * ```ts
+   * import { ResponsePromise } from "@x/sessions";
+   * console.log(ResponsePromise[Symbol.species] === Promise); // true
+   * ```
+   */
   static override get [Symbol.species](): PromiseConstructor {
     return Promise;
   }

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { AdapterBody, AdapterResponse, PoolAdapter, PoolHints } from "./adapters/adapter.ts";
+import type {
+  AdapterBody,
+  AdapterResponse,
+  PoolAdapter,
+  PoolHints,
+} from "./adapters/adapter.ts";
 import { defaultAdapter } from "./adapters/default.ts";
 import {
   HttpError,
@@ -15,15 +20,55 @@ import {
   SessionError,
   TimeoutError,
 } from "./errors.ts";
-import { type HeaderRecord, type HeadersInput, mergeHeaders } from "./headers.ts";
+import {
+  type HeaderRecord,
+  type HeadersInput,
+  mergeHeaders,
+} from "./headers.ts";
 import { Limiter, type Permit } from "./limiter.ts";
-import { type BodyOwner, bufferResponse, ResponsePromise, SessionResponse } from "./response.ts";
-import { appendParams, parseBaseUrl, redact, resolveTarget, type SearchParams, type Target } from "./url.ts";
+import {
+  type BodyOwner,
+  bufferResponse,
+  ResponsePromise,
+  SessionResponse,
+} from "./response.ts";
+import {
+  appendParams,
+  parseBaseUrl,
+  redact,
+  resolveTarget,
+  type SearchParams,
+  type Target,
+} from "./url.ts";
 
-/** Decides from a status code whether a response is an error. */
+/**
+ * Decides from a status code whether a response is an error.
+ *
+ * @example
+ * ```ts
+ * import { Session, type StatusPredicate } from "@x/sessions";
+ * const serverErrorsOnly: StatusPredicate = (status) => status >= 500;
+ * await using session = new Session({ raiseForStatus: serverErrorsOnly });
+ * ```
+ */
 export type StatusPredicate = (status: number) => boolean;
 
-/** Options of a {@linkcode Session}. Durations are in milliseconds. */
+/**
+ * Options of a {@linkcode Session}. Durations are in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { Session, type SessionOptions } from "@x/sessions";
+ * const options: SessionOptions = {
+ *   baseUrl: "https://api.example.com/v1",
+ *   headers: { authorization: "Bearer t0ken" },
+ *   timeout: 10_000,
+ *   limit: 100,
+ *   limitPerHost: 10,
+ * };
+ * await using session = new Session(options);
+ * ```
+ */
 export interface SessionOptions {
   /**
    * Absolute http(s) URL that relative request URLs are appended to:
@@ -69,7 +114,18 @@ export interface SessionOptions {
   adapter?: PoolAdapter | ((hints: PoolHints) => PoolAdapter);
 }
 
-/** Options of one request. Durations are in milliseconds. */
+/**
+ * Options of one request. Durations are in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, type RequestOptions, Session } from "@x/sessions";
+ * const adapter = new MockAdapter().route("GET", "/search", { json: [] });
+ * await using session = new Session({ baseUrl: "https://api.test", adapter });
+ * const options: RequestOptions = { params: { q: "x" }, headers: { "x-trace": "1" }, timeout: 5_000 };
+ * await session.get("search", options).json();
+ * ```
+ */
 export interface RequestOptions {
   /** Query parameters appended to the URL; arrays repeat the key, `undefined` skips. */
   params?: SearchParams;
@@ -129,7 +185,12 @@ function isInteger(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value);
 }
 
-function checkCount(name: string, value: unknown, where: string, infinite = false): number {
+function checkCount(
+  name: string,
+  value: unknown,
+  where: string,
+  infinite = false,
+): number {
   if (typeof value !== "number") {
     throw new TypeError(
       `Cannot ${where} as '${name}' must be a number: received ${typeof value}`,
@@ -236,7 +297,10 @@ class Exchange implements BodyOwner {
     if (timeout > 0) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
-        this.abort("timeout", new TimeoutError(timeout, { request: prepared.info }));
+        this.abort(
+          "timeout",
+          new TimeoutError(timeout, { request: prepared.info }),
+        );
       }, timeout);
     }
   }
@@ -295,14 +359,20 @@ class Exchange implements BodyOwner {
     const request = this.prepared.info;
     switch (this.#reason) {
       case "timeout":
-        return new TimeoutError(this.prepared.timeout, { request, cause: error });
-      case "user":
-        return this.prepared.signal!.reason;
-      case "destroyed":
-        return new SessionClosedError("Session was destroyed while the request ran", {
+        return new TimeoutError(this.prepared.timeout, {
           request,
           cause: error,
         });
+      case "user":
+        return this.prepared.signal!.reason;
+      case "destroyed":
+        return new SessionClosedError(
+          "Session was destroyed while the request ran",
+          {
+            request,
+            cause: error,
+          },
+        );
     }
     if (error instanceof QueueFullError && error.request === undefined) {
       return new QueueFullError(error.maxQueue, { request });
@@ -320,7 +390,9 @@ function describeCause(error: unknown): string {
   let message = "";
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
-    message = typeof code === "string" ? `${code}: ${current.message}` : current.message;
+    message = typeof code === "string"
+      ? `${code}: ${current.message}`
+      : current.message;
     if (typeof code === "string") break;
     current = current.cause;
   }
@@ -384,17 +456,25 @@ export class Session implements AsyncDisposable {
     const where = "create session";
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
-        `Cannot ${where} as options must be an object: received ${options === null ? "null" : typeof options}`,
+        `Cannot ${where} as options must be an object: received ${
+          options === null ? "null" : typeof options
+        }`,
       );
     }
     checkKeys(options, SESSION_KEYS, where);
-    this.#base = options.baseUrl === undefined ? undefined : parseBaseUrl(options.baseUrl);
+    this.#base = options.baseUrl === undefined
+      ? undefined
+      : parseBaseUrl(options.baseUrl);
     this.#headers = mergeHeaders({}, options.headers, where);
     if (this.#base?.authorization && !("authorization" in this.#headers)) {
       this.#headers.authorization = this.#base.authorization;
     }
-    this.#timeout = options.timeout === undefined ? 300_000 : checkTimeout(options.timeout, where);
-    this.#limit = options.limit === undefined ? 100 : checkCount("limit", options.limit, where);
+    this.#timeout = options.timeout === undefined
+      ? 300_000
+      : checkTimeout(options.timeout, where);
+    this.#limit = options.limit === undefined
+      ? 100
+      : checkCount("limit", options.limit, where);
     this.#limitPerHost = options.limitPerHost === undefined
       ? 0
       : checkCount("limitPerHost", options.limitPerHost, where);
@@ -408,7 +488,8 @@ export class Session implements AsyncDisposable {
     if (
       adapter !== undefined && typeof adapter !== "function" &&
       (typeof adapter !== "object" || adapter === null ||
-        typeof adapter.dispatch !== "function" || typeof adapter.close !== "function")
+        typeof adapter.dispatch !== "function" ||
+        typeof adapter.close !== "function")
     ) {
       throw new TypeError(
         `Cannot ${where} as 'adapter' must be a PoolAdapter (with dispatch and close) or a function returning one`,
@@ -491,7 +572,11 @@ export class Session implements AsyncDisposable {
    * @throws {QueueFullError} when the queue is at `maxQueue`.
    * @throws {TypeError} for invalid options (rejected before anything is sent).
    */
-  request(method: string, url: string | URL, options?: RequestOptions): ResponsePromise {
+  request(
+    method: string,
+    url: string | URL,
+    options?: RequestOptions,
+  ): ResponsePromise {
     return new ResponsePromise((resolve, reject) => {
       this.#send(method, url, options).then(resolve, reject);
     });
@@ -651,10 +736,15 @@ export class Session implements AsyncDisposable {
    * @returns A WHATWG `Response`.
    * @throws {TimeoutError | NetworkError | SessionClosedError} as `request()`.
    */
-  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  async fetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> {
     let method = init?.method;
     let url: string | URL;
-    let headers: HeadersInput | undefined = init?.headers as HeadersInput | undefined;
+    let headers: HeadersInput | undefined = init?.headers as
+      | HeadersInput
+      | undefined;
     let body = init?.body;
     let signal = init?.signal ?? undefined;
     if (input instanceof Request) {
@@ -719,12 +809,14 @@ export class Session implements AsyncDisposable {
     for (const exchange of [...this.#live]) {
       exchange.abort("destroyed", error);
     }
-    const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(() => {
-      for (const exchange of [...this.#live]) {
-        exchange.raw?.dump().catch(() => {});
-        exchange.finish();
-      }
-    });
+    const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(
+      () => {
+        for (const exchange of [...this.#live]) {
+          exchange.raw?.dump().catch(() => {});
+          exchange.finish();
+        }
+      },
+    );
     this.#closing ??= destroyed;
     return destroyed;
   }
@@ -781,7 +873,10 @@ export class Session implements AsyncDisposable {
   #getAdapter(): PoolAdapter {
     let adapter = this.#adapter;
     if (adapter === undefined) {
-      const hints: PoolHints = { limit: this.#limit, limitPerHost: this.#limitPerHost };
+      const hints: PoolHints = {
+        limit: this.#limit,
+        limitPerHost: this.#limitPerHost,
+      };
       const option = this.#adapterOption;
       adapter = option === undefined
         ? defaultAdapter(hints)
@@ -803,10 +898,21 @@ export class Session implements AsyncDisposable {
     });
   }
 
-  #prepare(methodInput: string, url: string | URL, options: RequestOptions | undefined): Prepared {
+  #prepare(
+    methodInput: string,
+    url: string | URL,
+    options: RequestOptions | undefined,
+  ): Prepared {
     const where = "send request";
-    if (typeof methodInput !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(methodInput)) {
-      throw new TypeError(`Cannot ${where} as the method ${JSON.stringify(methodInput)} is not a valid HTTP token`);
+    if (
+      typeof methodInput !== "string" ||
+      !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(methodInput)
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as the method ${
+          JSON.stringify(methodInput)
+        } is not a valid HTTP token`,
+      );
     }
     const method = methodInput.toUpperCase();
     let target = resolveTarget(url, this.#base);
@@ -818,50 +924,93 @@ export class Session implements AsyncDisposable {
     let raise = this.#raise;
     if (options !== undefined) {
       if (typeof options !== "object" || options === null) {
-        throw new TypeError(`Cannot ${where} as options must be an object: received ${typeof options}`);
+        throw new TypeError(
+          `Cannot ${where} as options must be an object: received ${typeof options}`,
+        );
       }
       checkKeys(options, REQUEST_KEYS, where);
       if (options.params !== undefined) {
         target = { ...target, path: appendParams(target.path, options.params) };
       }
-      if (options.headers !== undefined) headers = mergeHeaders(headers, options.headers, where);
-      if (options.timeout !== undefined) timeout = checkTimeout(options.timeout, where);
-      if (options.raiseForStatus !== undefined) raise = checkRaise(options.raiseForStatus, where);
+      if (options.headers !== undefined) {
+        headers = mergeHeaders(headers, options.headers, where);
+      }
+      if (options.timeout !== undefined) {
+        timeout = checkTimeout(options.timeout, where);
+      }
+      if (options.raiseForStatus !== undefined) {
+        raise = checkRaise(options.raiseForStatus, where);
+      }
       if (options.priority !== undefined) {
-        if (typeof options.priority !== "number" || Number.isNaN(options.priority)) {
-          throw new TypeError(`Cannot ${where} as 'priority' must be a number: received ${options.priority}`);
+        if (
+          typeof options.priority !== "number" || Number.isNaN(options.priority)
+        ) {
+          throw new TypeError(
+            `Cannot ${where} as 'priority' must be a number: received ${options.priority}`,
+          );
         }
         priority = options.priority;
       }
       if (options.signal !== undefined) {
         if (!(options.signal instanceof AbortSignal)) {
-          throw new TypeError(`Cannot ${where} as 'signal' must be an AbortSignal`);
+          throw new TypeError(
+            `Cannot ${where} as 'signal' must be an AbortSignal`,
+          );
         }
         signal = options.signal;
       }
-      if (options.json !== undefined || (options.body !== undefined && options.body !== null)) {
-        if (options.json !== undefined && options.body !== undefined && options.body !== null) {
-          throw new TypeError(`Cannot ${where} as 'json' and 'body' are both set: pass one`);
+      if (
+        options.json !== undefined ||
+        (options.body !== undefined && options.body !== null)
+      ) {
+        if (
+          options.json !== undefined && options.body !== undefined &&
+          options.body !== null
+        ) {
+          throw new TypeError(
+            `Cannot ${where} as 'json' and 'body' are both set: pass one`,
+          );
         }
         if (method === "GET" || method === "HEAD") {
-          throw new TypeError(`Cannot ${where} as a ${method} request cannot have a body`);
+          throw new TypeError(
+            `Cannot ${where} as a ${method} request cannot have a body`,
+          );
         }
         const prepared = prepareBody(options, headers);
         body = prepared.body;
         headers = prepared.headers;
       }
     }
-    if (target.authorization !== undefined && headers.authorization === undefined) {
+    if (
+      target.authorization !== undefined && headers.authorization === undefined
+    ) {
       headers = { ...headers, authorization: target.authorization };
     }
     const info: RequestInfo = { method, url: target.origin + target.path };
-    return { method, target, headers, body, info, signal, timeout, priority, raise };
+    return {
+      method,
+      target,
+      headers,
+      body,
+      info,
+      signal,
+      timeout,
+      priority,
+      raise,
+    };
   }
 
-  async #send(method: string, url: string | URL, options: RequestOptions | undefined): Promise<SessionResponse> {
+  async #send(
+    method: string,
+    url: string | URL,
+    options: RequestOptions | undefined,
+  ): Promise<SessionResponse> {
     const prepared = this.#prepare(method, url, options);
     if (this.#closed) {
-      throw new SessionClosedError("Cannot send request as the session is closed", { request: prepared.info });
+      throw new SessionClosedError(
+        "Cannot send request as the session is closed",
+        { request: prepared.info },
+      );
     }
     const exchange = new Exchange(this, prepared);
     this.#live.add(exchange);

@@ -5,7 +5,15 @@
  * @module
  */
 
-/** Values accepted for one query parameter; arrays repeat the key, `undefined` skips it. */
+/**
+ * Values accepted for one query parameter; arrays repeat the key, `undefined` skips it.
+ *
+ * @example
+ * ```ts
+ * import type { ParamValue } from "@x/sessions";
+ * const tags: ParamValue = ["a", "b"];
+ * ```
+ */
 export type ParamValue =
   | string
   | number
@@ -15,7 +23,15 @@ export type ParamValue =
   | null
   | ReadonlyArray<string | number | boolean | bigint>;
 
-/** Query parameters: a record (arrays repeat the key) or `URLSearchParams`. */
+/**
+ * Query parameters: a record (arrays repeat the key) or `URLSearchParams`.
+ *
+ * @example
+ * ```ts
+ * import type { SearchParams } from "@x/sessions";
+ * const params: SearchParams = { q: "x", page: 2, tag: ["a", "b"] };
+ * ```
+ */
 export type SearchParams = Record<string, ParamValue> | URLSearchParams;
 
 /** A request URL split into the parts the pools need. */
@@ -90,7 +106,9 @@ export function resolveTarget(
       url = new URL(input);
     } catch {
       throw new TypeError(
-        `Cannot send request as the URL is invalid: ${JSON.stringify(redact(input))}`,
+        `Cannot send request as the URL is invalid: ${
+          JSON.stringify(redact(input))
+        }`,
       );
     }
     return checkScheme(url, fromUrl(url));

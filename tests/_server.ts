@@ -174,7 +174,9 @@ export async function startServer(
         payload = "";
       }
       headers["content-length"] ??= String(
-        typeof payload === "string" ? Buffer.byteLength(payload) : payload.length,
+        typeof payload === "string"
+          ? Buffer.byteLength(payload)
+          : payload.length,
       );
       res.writeHead(route.status ?? 200, headers);
       if (route.bodyDelay) {

@@ -4,20 +4,25 @@ import { test } from "./_test.ts";
 
 test("mergeHeaders() lays request headers over session headers", () => {
   const base = { accept: "application/json", "x-a": "1" };
-  const table: [Parameters<typeof mergeHeaders>[1], Record<string, string>][] = [
-    [undefined, base],
-    [{}, base],
-    [{ "X-A": "2" }, { accept: "application/json", "x-a": "2" }],
-    [{ "x-a": undefined }, { accept: "application/json" }],
-    [{ "X-B": "3" }, { ...base, "x-b": "3" }],
-    [new Headers({ "X-C": "4" }), { ...base, "x-c": "4" }],
-    [[["x-d", "5"]], { ...base, "x-d": "5" }],
-    [[["x-d", "5"], ["x-d", "6"]], { ...base, "x-d": "5, 6" }],
-  ];
+  const table: [Parameters<typeof mergeHeaders>[1], Record<string, string>][] =
+    [
+      [undefined, base],
+      [{}, base],
+      [{ "X-A": "2" }, { accept: "application/json", "x-a": "2" }],
+      [{ "x-a": undefined }, { accept: "application/json" }],
+      [{ "X-B": "3" }, { ...base, "x-b": "3" }],
+      [new Headers({ "X-C": "4" }), { ...base, "x-c": "4" }],
+      [[["x-d", "5"]], { ...base, "x-d": "5" }],
+      [[["x-d", "5"], ["x-d", "6"]], { ...base, "x-d": "5, 6" }],
+    ];
   for (const [extra, expected] of table) {
     assert.deepEqual(mergeHeaders(base, extra), expected);
   }
-  assert.deepEqual(base, { accept: "application/json", "x-a": "1" }, "base unchanged");
+  assert.deepEqual(
+    base,
+    { accept: "application/json", "x-a": "1" },
+    "base unchanged",
+  );
 });
 
 test("mergeHeaders() rejects CR, LF, NUL and bad names", () => {
@@ -32,6 +37,10 @@ test("mergeHeaders() rejects CR, LF, NUL and bad names", () => {
     [["x-a"]] as unknown as [string, string][],
   ];
   for (const headers of bad) {
-    assert.throws(() => mergeHeaders({}, headers), TypeError, JSON.stringify(headers));
+    assert.throws(
+      () => mergeHeaders({}, headers),
+      TypeError,
+      JSON.stringify(headers),
+    );
   }
 });

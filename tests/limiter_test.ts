@@ -11,7 +11,12 @@ test("Limiter holds the total limit and queues in priority order", async () => {
       order.push(name);
       setTimeout(() => permit.release(), 1);
     });
-  const waits = [take("low-1"), take("low-2"), take("high", 5), take("lowest", -1)];
+  const waits = [
+    take("low-1"),
+    take("low-2"),
+    take("high", 5),
+    take("lowest", -1),
+  ];
   assert.equal(limiter.queued, 4);
   first.release();
   first.release(); // idempotent

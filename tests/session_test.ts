@@ -22,7 +22,9 @@ test("Session: 50 sequential GETs use 1 connection", async () => {
 });
 
 test("Session: 200 concurrent GETs with limit 10 stay within 10 sockets", async () => {
-  await using server = await startServer({ routes: { "/slow": { delay: 5, body: "ok" } } });
+  await using server = await startServer({
+    routes: { "/slow": { delay: 5, body: "ok" } },
+  });
   await using session = new Session({ baseUrl: server.url, limit: 10 });
   const bodies = await Promise.all(
     Array.from({ length: 200 }, () => session.get("slow").text()),
@@ -30,18 +32,28 @@ test("Session: 200 concurrent GETs with limit 10 stay within 10 sockets", async 
   assert.equal(bodies.length, 200);
   assert.ok(bodies.every((body) => body === "ok"));
   assert.ok(server.peakOpen <= 10, `peak open sockets ${server.peakOpen}`);
-  assert.ok(server.peakActive <= 10, `peak active requests ${server.peakActive}`);
+  assert.ok(
+    server.peakActive <= 10,
+    `peak active requests ${server.peakActive}`,
+  );
   assert.ok(server.accepted <= 10, `accepted ${server.accepted}`);
   assert.ok(server.peakActive >= 5, `the limit was used: ${server.peakActive}`);
 });
 
 test("Session: limitPerHost holds per origin over two origins", async () => {
-  await using a = await startServer({ routes: { "/slow": { delay: 10, body: "a" } } });
-  await using b = await startServer({ routes: { "/slow": { delay: 10, body: "b" } } });
+  await using a = await startServer({
+    routes: { "/slow": { delay: 10, body: "a" } },
+  });
+  await using b = await startServer({
+    routes: { "/slow": { delay: 10, body: "b" } },
+  });
   await using session = new Session({ limitPerHost: 2 });
   const calls = [];
   for (let i = 0; i < 20; i++) {
-    calls.push(session.get(`${a.url}/slow`).text(), session.get(`${b.url}/slow`).text());
+    calls.push(
+      session.get(`${a.url}/slow`).text(),
+      session.get(`${b.url}/slow`).text(),
+    );
   }
   const results = await Promise.all(calls);
   assert.equal(results.filter((r) => r === "a").length, 20);
@@ -66,7 +78,9 @@ test("Session.close() closes every socket and rejects new requests", async () =>
 });
 
 test("Session.close() lets requests in flight finish", async () => {
-  await using server = await startServer({ routes: { "/slow": { delay: 100, body: "done" } } });
+  await using server = await startServer({
+    routes: { "/slow": { delay: 100, body: "done" } },
+  });
   const session = new Session({ baseUrl: server.url });
   const inFlight = session.get("slow").text();
   await delay(20);
@@ -78,7 +92,9 @@ test("Session.close() lets requests in flight finish", async () => {
 });
 
 test("Session.close() does not hang on an unread body", async () => {
-  await using server = await startServer({ routes: { "/big": { bodySize: 1_000_000 } } });
+  await using server = await startServer({
+    routes: { "/big": { bodySize: 1_000_000 } },
+  });
   const session = new Session({ baseUrl: server.url });
   const response = await session.get("big");
   assert.equal(response.status, 200);
@@ -101,11 +117,15 @@ test("Session: await using closes the session when the block throws", async () =
 });
 
 test("Session.destroy() aborts requests in flight at once", async () => {
-  await using server = await startServer({ routes: { "/stall": { stall: true } } });
+  await using server = await startServer({
+    routes: { "/stall": { stall: true } },
+  });
   const session = new Session({ baseUrl: server.url });
   const stalled = session.get("stall");
   const queued = session.get("stall");
-  await waitFor(() => server.requests.length === 2, { message: "requests sent" });
+  await waitFor(() => server.requests.length === 2, {
+    message: "requests sent",
+  });
   const started = Date.now();
   const rejected = [
     assert.rejects(stalled, SessionClosedError),
@@ -119,14 +139,22 @@ test("Session.destroy() aborts requests in flight at once", async () => {
 });
 
 test("Session: timeout raises TimeoutError", async () => {
-  await using server = await startServer({ routes: { "/stall": { stall: true } } });
+  await using server = await startServer({
+    routes: { "/stall": { stall: true } },
+  });
   await using session = new Session({ baseUrl: server.url, timeout: 100 });
   const error = await session.get("stall").then(() => undefined, (e) => e);
   assert.ok(error instanceof TimeoutError, String(error));
   assert.equal(error.timeout, 100);
-  assert.match(error.message, /timed out after 100 ms: GET http:\/\/127\.0\.0\.1:\d+\/stall$/);
+  assert.match(
+    error.message,
+    /timed out after 100 ms: GET http:\/\/127\.0\.0\.1:\d+\/stall$/,
+  );
   // A per-request timeout overrides the session's.
-  const slow = await session.get("stall", { timeout: 50 }).then(() => undefined, (e) => e);
+  const slow = await session.get("stall", { timeout: 50 }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(slow instanceof TimeoutError);
   assert.equal(slow.timeout, 50);
 });
@@ -141,27 +169,43 @@ test("Session: a timeout while reading the body raises TimeoutError", async () =
 });
 
 test("Session: the user's abort rejects with the user's reason", async () => {
-  await using server = await startServer({ routes: { "/stall": { stall: true } } });
+  await using server = await startServer({
+    routes: { "/stall": { stall: true } },
+  });
   await using session = new Session({ baseUrl: server.url });
   const controller = new AbortController();
   const request = session.get("stall", { signal: controller.signal });
-  await waitFor(() => server.requests.length === 1, { message: "request sent" });
+  await waitFor(() => server.requests.length === 1, {
+    message: "request sent",
+  });
   const reason = new Error("user stopped");
   controller.abort(reason);
   await assert.rejects(request, (error) => error === reason);
-  await assert.rejects(session.get("stall", { signal: controller.signal }), (e) => e === reason);
+  await assert.rejects(
+    session.get("stall", { signal: controller.signal }),
+    (e) => e === reason,
+  );
 });
 
 test("Session: raiseForStatus on, off and as a predicate", async () => {
   await using server = await startServer({
-    routes: { "/missing": { status: 404, body: { error: "nope" } }, "/teapot": { status: 418 } },
+    routes: {
+      "/missing": { status: 404, body: { error: "nope" } },
+      "/teapot": { status: 418 },
+    },
   });
   await using session = new Session({ baseUrl: server.url });
-  const error = await session.get("missing", { params: { q: "1" } }).then(() => undefined, (e) => e);
+  const error = await session.get("missing", { params: { q: "1" } }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(error instanceof HttpError);
   assert.equal(error.status, 404);
   assert.equal(error.request.method, "GET");
-  assert.match(error.message, /^Request failed with status 404 Not Found: GET http:\/\/127\.0\.0\.1:\d+\/missing\?q=1$/);
+  assert.match(
+    error.message,
+    /^Request failed with status 404 Not Found: GET http:\/\/127\.0\.0\.1:\d+\/missing\?q=1$/,
+  );
   assert.deepEqual(await error.response.json(), { error: "nope" });
 
   const off = await session.get("missing", { raiseForStatus: false });
@@ -175,25 +219,39 @@ test("Session: raiseForStatus on, off and as a predicate", async () => {
   const teapot = await lenient.get("teapot");
   assert.equal(teapot.status, 418);
   await teapot.dump();
-  await assert.rejects(lenient.get("teapot", { raiseForStatus: true }), HttpError);
+  await assert.rejects(
+    lenient.get("teapot", { raiseForStatus: true }),
+    HttpError,
+  );
   // The connection was not lost to the failed requests.
   assert.equal(server.accepted, 2);
 });
 
 test("Session.fetch() returns a real Response and never throws for a status", async () => {
   await using server = await startServer({
-    routes: { "/missing": { status: 404, body: "gone" }, "/empty": { status: 204 } },
+    routes: {
+      "/missing": { status: 404, body: "gone" },
+      "/empty": { status: 204 },
+    },
   });
-  await using session = new Session({ baseUrl: server.url, headers: { "x-session": "1" } });
-  const response = await session.fetch("missing", { headers: { "x-request": "2" } });
+  await using session = new Session({
+    baseUrl: server.url,
+    headers: { "x-session": "1" },
+  });
+  const response = await session.fetch("missing", {
+    headers: { "x-request": "2" },
+  });
   assert.ok(response instanceof Response);
   assert.equal(response.status, 404);
   assert.equal(response.url, `${server.url}/missing`);
   assert.equal(await response.text(), "gone");
-  const empty = await session.fetch(new Request(`${server.url}/empty`, { method: "DELETE" }));
+  const empty = await session.fetch(
+    new Request(`${server.url}/empty`, { method: "DELETE" }),
+  );
   assert.equal(empty.status, 204);
   assert.equal(empty.body, null);
-  const echo = await (await session.fetch("echo", { method: "POST", body: "hi" })).json();
+  const echo =
+    await (await session.fetch("echo", { method: "POST", body: "hi" })).json();
   assert.equal(echo.method, "POST");
   assert.equal(echo.body, "hi");
   assert.equal(echo.headers["x-session"], "1");
@@ -221,12 +279,27 @@ test("Session: bodies, headers and params reach the server", async () => {
   const bodies: [RequestInit["body"], string, string | undefined][] = [
     ["text", "text", "text/plain;charset=UTF-8"],
     [new Uint8Array([104, 105]), "hi", undefined],
-    [new URLSearchParams({ a: "1" }), "a=1", "application/x-www-form-urlencoded;charset=UTF-8"],
+    [
+      new URLSearchParams({ a: "1" }),
+      "a=1",
+      "application/x-www-form-urlencoded;charset=UTF-8",
+    ],
     [new Blob(["blob"], { type: "text/x-blob" }), "blob", "text/x-blob"],
-    [new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("stream")); c.close(); } }), "stream", undefined],
+    [
+      new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode("stream"));
+          c.close();
+        },
+      }),
+      "stream",
+      undefined,
+    ],
   ];
   for (const [body, text, type] of bodies) {
-    const seen = await session.put("echo", { body }).json<{ body: string; headers: Record<string, string> }>();
+    const seen = await session.put("echo", { body }).json<
+      { body: string; headers: Record<string, string> }
+    >();
     assert.equal(seen.body, text);
     if (type) assert.equal(seen.headers["content-type"], type);
   }
@@ -234,7 +307,9 @@ test("Session: bodies, headers and params reach the server", async () => {
 });
 
 test("Session: HEAD and 204 responses free their connection at once", async () => {
-  await using server = await startServer({ routes: { "/empty": { status: 204 } } });
+  await using server = await startServer({
+    routes: { "/empty": { status: 204 } },
+  });
   await using session = new Session({ baseUrl: server.url, limit: 1 });
   for (let i = 0; i < 5; i++) {
     const head = await session.head("x");
@@ -246,30 +321,45 @@ test("Session: HEAD and 204 responses free their connection at once", async () =
 });
 
 test("Session: maxQueue bounds the queue and priority orders it", async () => {
-  await using server = await startServer({ routes: { "/slow": { delay: 30, body: "ok" } } });
-  await using session = new Session({ baseUrl: server.url, limit: 1, maxQueue: 3 });
+  await using server = await startServer({
+    routes: { "/slow": { delay: 30, body: "ok" } },
+  });
+  await using session = new Session({
+    baseUrl: server.url,
+    limit: 1,
+    maxQueue: 3,
+  });
   const first = session.get("slow", { params: { n: "first" } }).text();
-  await waitFor(() => server.requests.length === 1, { message: "first request" });
+  await waitFor(() => server.requests.length === 1, {
+    message: "first request",
+  });
   const low = session.get("slow", { params: { n: "low" } }).text();
   const normal = session.get("slow", { params: { n: "normal" } }).text();
-  const urgent = session.get("slow", { params: { n: "urgent" }, priority: 10 }).text();
+  const urgent = session.get("slow", { params: { n: "urgent" }, priority: 10 })
+    .text();
   const error = await session.get("slow").then(() => undefined, (e) => e);
   assert.ok(error instanceof QueueFullError, String(error));
   assert.match(error.message, /maxQueue is 3.*: GET http/);
   await Promise.all([first, low, normal, urgent]);
   assert.deepEqual(
-    server.requests.map((r) => new URL(r.url, server.url).searchParams.get("n")),
+    server.requests.map((r) =>
+      new URL(r.url, server.url).searchParams.get("n")
+    ),
     ["first", "urgent", "low", "normal"],
   );
 });
 
 test("Session: a failed request does not corrupt the pool", async () => {
-  await using server = await startServer({ routes: { "/drop": { drop: true } } });
+  await using server = await startServer({
+    routes: { "/drop": { drop: true } },
+  });
   await using session = new Session({ baseUrl: server.url, limit: 2 });
   for (let i = 0; i < 3; i++) {
     await assert.rejects(session.get("drop"), NetworkError);
   }
-  const results = await Promise.all(Array.from({ length: 6 }, () => session.get("ok").json()));
+  const results = await Promise.all(
+    Array.from({ length: 6 }, () => session.get("ok").json()),
+  );
   assert.equal(results.length, 6);
   assert.equal(session.pending, 0);
 });
@@ -297,29 +387,56 @@ test("Session: CR/LF in headers is rejected before anything is sent", async () =
 });
 
 test("Session: error messages never print credentials", async () => {
-  await using server = await startServer({ routes: { "/missing": { status: 404 } } });
+  await using server = await startServer({
+    routes: { "/missing": { status: 404 } },
+  });
   const withUser = server.url.replace("http://", "http://ada:hunter2@");
-  await using session = new Session({ headers: { authorization: "Bearer s3cret" } });
-  const error = await session.get(`${withUser}/missing`).then(() => undefined, (e) => e);
+  await using session = new Session({
+    headers: { authorization: "Bearer s3cret" },
+  });
+  const error = await session.get(`${withUser}/missing`).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(error instanceof HttpError);
-  assert.ok(!error.message.includes("hunter2") && !error.message.includes("s3cret"), error.message);
+  assert.ok(
+    !error.message.includes("hunter2") && !error.message.includes("s3cret"),
+    error.message,
+  );
   // An explicit Authorization header wins over URL user info.
   assert.equal(server.requests[0].headers.authorization, "Bearer s3cret");
   await using plain = new Session();
   await assert.rejects(plain.get(`${withUser}/missing`), HttpError);
-  assert.equal(server.requests[1].headers.authorization, "Basic " + btoa("ada:hunter2"));
+  assert.equal(
+    server.requests[1].headers.authorization,
+    "Basic " + btoa("ada:hunter2"),
+  );
   const closed = new Session();
   await closed.close();
-  const closedError = await closed.get(`${withUser}/x`).then(() => undefined, (e) => e);
-  assert.ok(!String(closedError.message).includes("hunter2"), closedError.message);
+  const closedError = await closed.get(`${withUser}/x`).then(
+    () => undefined,
+    (e) => e,
+  );
+  assert.ok(
+    !String(closedError.message).includes("hunter2"),
+    closedError.message,
+  );
 });
 
 test("new Session() rejects bad options with TypeError or RangeError", () => {
   const table: [unknown, ErrorConstructor, RegExp][] = [
-    [{ baseUrl: "api.test/v1" }, TypeError, /'baseUrl' must be an absolute http\(s\) URL/],
+    [
+      { baseUrl: "api.test/v1" },
+      TypeError,
+      /'baseUrl' must be an absolute http\(s\) URL/,
+    ],
     [{ baseUrl: "ftp://api.test" }, TypeError, /http or https/],
     [{ baseUrl: 42 }, TypeError, /baseUrl/],
-    [{ limit: -1 }, RangeError, /'limit' must be a non-negative integer: current value is -1/],
+    [
+      { limit: -1 },
+      RangeError,
+      /'limit' must be a non-negative integer: current value is -1/,
+    ],
     [{ limit: 1.5 }, RangeError, /'limit'/],
     [{ limit: "10" }, TypeError, /'limit' must be a number/],
     [{ limitPerHost: -2 }, RangeError, /'limitPerHost'/],
@@ -343,7 +460,11 @@ test("new Session() rejects bad options with TypeError or RangeError", () => {
     );
   }
   // Valid edge values construct fine (and do no I/O).
-  for (const options of [{ limit: 0 }, { timeout: 0 }, { timeout: Infinity }, { maxQueue: Infinity }]) {
+  for (
+    const options of [{ limit: 0 }, { timeout: 0 }, { timeout: Infinity }, {
+      maxQueue: Infinity,
+    }]
+  ) {
     const session = new Session(options);
     assert.equal(session.closed, false);
     session.close();
@@ -353,10 +474,16 @@ test("new Session() rejects bad options with TypeError or RangeError", () => {
 test("Session: bad request options are rejected before sending", async () => {
   await using server = await startServer();
   await using session = new Session({ baseUrl: server.url });
-  await assert.rejects(session.get("x", { body: "no" }), /GET request cannot have a body/);
+  await assert.rejects(
+    session.get("x", { body: "no" }),
+    /GET request cannot have a body/,
+  );
   await assert.rejects(session.post("x", { body: "a", json: {} }), /both set/);
   await assert.rejects(session.get("x", { timeout: -1 }), RangeError);
-  await assert.rejects(session.get("x", { param: {} } as never), /'param' is not a known option/);
+  await assert.rejects(
+    session.get("x", { param: {} } as never),
+    /'param' is not a known option/,
+  );
   await assert.rejects(session.request("BAD METHOD", "x"), TypeError);
   assert.equal(server.requests.length, 0);
 });

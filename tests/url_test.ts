@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { appendParams, parseBaseUrl, resolveTarget } from "../mod.ts";
+import { appendParams } from "../mod.ts";
+import { parseBaseUrl, resolveTarget } from "../src/url.ts";
 import { test } from "./_test.ts";
 
 test("resolveTarget() joins relative paths onto baseUrl", () => {
@@ -47,7 +48,15 @@ test("resolveTarget() turns URL user info into Basic auth", () => {
 });
 
 test("parseBaseUrl() rejects what is not an absolute http(s) URL", () => {
-  for (const bad of ["api.test/v1", "/v1", "file:///etc", "https://api.test/v1?key=1", "https://api.test/#x"]) {
+  for (
+    const bad of [
+      "api.test/v1",
+      "/v1",
+      "file:///etc",
+      "https://api.test/v1?key=1",
+      "https://api.test/#x",
+    ]
+  ) {
     assert.throws(() => parseBaseUrl(bad), TypeError, bad);
   }
   assert.throws(() => parseBaseUrl("https://user:hunter2@"), (error: Error) => {

@@ -8,10 +8,41 @@
  * @module
  */
 
-/** A request body as adapters receive it. */
-export type AdapterBody = string | Uint8Array | ReadableStream<Uint8Array> | null;
+/**
+ * A request body as adapters receive it.
+ *
+ * @example
+ * ```ts
+ * import type { AdapterBody } from "@x/sessions";
+ * const body: AdapterBody = JSON.stringify({ name: "Ada" });
+ * ```
+ */
+export type AdapterBody =
+  | string
+  | Uint8Array
+  | ReadableStream<Uint8Array>
+  | null;
 
-/** One request, fully prepared by the session. */
+/**
+ * One request, fully prepared by the session.
+ *
+ * @example
+ * ```ts
+ * import type { AdapterRequest, PoolAdapter } from "@x/sessions";
+ * const seen: string[] = [];
+ * export function record(inner: PoolAdapter): PoolAdapter {
+ *   return {
+ *     name: "recording",
+ *     dispatch(request: AdapterRequest) {
+ *       seen.push(`${request.method} ${request.origin}${request.path}`);
+ *       return inner.dispatch(request);
+ *     },
+ *     close: () => inner.close(),
+ *     destroy: () => inner.destroy(),
+ *   };
+ * }
+ * ```
+ */
 export interface AdapterRequest {
   /** Upper-case method. */
   readonly method: string;
@@ -34,7 +65,26 @@ export interface AdapterRequest {
   readonly onDone: () => void;
 }
 
-/** A response as an adapter returns it; its body is read at most once. */
+/**
+ * A response as an adapter returns it; its body is read at most once.
+ *
+ * @example
+ * ```ts
+ * import type { AdapterResponse, PoolAdapter } from "@x/sessions";
+ * export function statusOnly(inner: PoolAdapter): PoolAdapter {
+ *   return {
+ *     name: "status-only",
+ *     async dispatch(request) {
+ *       const response: AdapterResponse = await inner.dispatch(request);
+ *       console.log(response.status);
+ *       return response;
+ *     },
+ *     close: () => inner.close(),
+ *     destroy: () => inner.destroy(),
+ *   };
+ * }
+ * ```
+ */
 export interface AdapterResponse {
   /** Status code. */
   readonly status: number;
@@ -103,7 +153,21 @@ export interface PoolAdapter {
   destroy(): Promise<void>;
 }
 
-/** Limits a session passes to the adapters it creates. */
+/**
+ * Limits a session passes to the adapters it creates.
+ *
+ * @example
+ * ```ts
+ * import { FetchAdapter, type PoolHints, Session } from "@x/sessions";
+ * await using session = new Session({
+ *   limit: 10,
+ *   adapter: (hints: PoolHints) => {
+ *     console.log(hints.limit); // 10
+ *     return new FetchAdapter();
+ *   },
+ * });
+ * ```
+ */
 export interface PoolHints {
   /** The session's `limit` (0 = none). */
   readonly limit: number;

@@ -4,7 +4,11 @@
  *
  * @module
  */
-import type { AdapterRequest, AdapterResponse, PoolAdapter } from "./adapter.ts";
+import type {
+  AdapterRequest,
+  AdapterResponse,
+  PoolAdapter,
+} from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
 
 interface BunFetchSession {
@@ -16,7 +20,15 @@ interface BunApi {
   FetchSession?: new (options?: Record<string, unknown>) => BunFetchSession;
 }
 
-/** Options of {@linkcode BunAdapter}. */
+/**
+ * Options of {@linkcode BunAdapter}.
+ *
+ * @example
+ * ```ts
+ * import type { BunAdapterOptions } from "@x/sessions";
+ * const options: BunAdapterOptions = { sessionOptions: { keepAlive: { idleTimeout: 10_000 } } };
+ * ```
+ */
 export interface BunAdapterOptions {
   /**
    * Options passed to `new Bun.FetchSession()` (`tls`, `proxy`,
@@ -56,7 +68,15 @@ export class BunAdapter implements PoolAdapter {
     this.#options = { ...options.sessionOptions };
   }
 
-  /** `true` when requests go through a `Bun.FetchSession` the adapter owns. */
+  /**
+   * `true` when requests go through a `Bun.FetchSession` the adapter owns.
+   *
+   * @example
+   * ```ts
+   * import { BunAdapter } from "@x/sessions";
+   * console.log(new BunAdapter().pooled); // false until the first request
+   * ```
+   */
   get pooled(): boolean {
     return this.#session !== undefined;
   }
@@ -75,7 +95,9 @@ export class BunAdapter implements PoolAdapter {
    */
   dispatch(request: AdapterRequest): Promise<AdapterResponse> {
     if (this.#fetch === undefined) {
-      if (this.#closed) return Promise.reject(new Error("BunAdapter is closed"));
+      if (this.#closed) {
+        return Promise.reject(new Error("BunAdapter is closed"));
+      }
       const FetchSession = (globalThis as { Bun?: BunApi }).Bun?.FetchSession;
       if (FetchSession) {
         const session = new FetchSession(this.#options);

@@ -12,7 +12,9 @@ export function defaultAdapter(hints: PoolHints): PoolAdapter {
     Bun?: unknown;
     process?: { versions?: { node?: string } };
   };
-  if (typeof global.Deno?.createHttpClient === "function") return new DenoAdapter();
+  if (typeof global.Deno?.createHttpClient === "function") {
+    return new DenoAdapter();
+  }
   if (global.Bun !== undefined) return new BunAdapter();
   if (global.process?.versions?.node) return new NodeAdapter({}, hints);
   return new FetchAdapter();

@@ -4,7 +4,11 @@
  *
  * @module
  */
-import type { AdapterRequest, AdapterResponse, PoolAdapter } from "./adapter.ts";
+import type {
+  AdapterRequest,
+  AdapterResponse,
+  PoolAdapter,
+} from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
 
 interface DenoHttpClient {
@@ -15,7 +19,15 @@ interface DenoApi {
   createHttpClient(options: Record<string, unknown>): DenoHttpClient;
 }
 
-/** Options of {@linkcode DenoAdapter}. */
+/**
+ * Options of {@linkcode DenoAdapter}.
+ *
+ * @example
+ * ```ts
+ * import type { DenoAdapterOptions } from "@x/sessions";
+ * const options: DenoAdapterOptions = { clientOptions: { http2: false } };
+ * ```
+ */
 export interface DenoAdapterOptions {
   /**
    * Options passed to `Deno.createHttpClient` (`caCerts`, `proxy`,

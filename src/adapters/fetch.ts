@@ -5,10 +5,23 @@
  *
  * @module
  */
-import type { AdapterRequest, AdapterResponse, PoolAdapter } from "./adapter.ts";
+import type {
+  AdapterRequest,
+  AdapterResponse,
+  PoolAdapter,
+} from "./adapter.ts";
 import { FetchResponse } from "./_fetch_response.ts";
 
-/** Options of {@linkcode FetchAdapter}. */
+/**
+ * Options of {@linkcode FetchAdapter}.
+ *
+ * @example
+ * ```ts
+ * import { FetchAdapter, type FetchAdapterOptions } from "@x/sessions";
+ * const options: FetchAdapterOptions = { fetch: globalThis.fetch };
+ * const adapter = new FetchAdapter(options);
+ * ```
+ */
 export interface FetchAdapterOptions {
   /**
    * The fetch function to call.

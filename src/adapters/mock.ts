@@ -4,10 +4,23 @@
  *
  * @module
  */
-import type { AdapterRequest, AdapterResponse, PoolAdapter } from "./adapter.ts";
+import type {
+  AdapterRequest,
+  AdapterResponse,
+  PoolAdapter,
+} from "./adapter.ts";
 import { FetchResponse, isNullBodyStatus } from "./_fetch_response.ts";
 
-/** A canned response. */
+/**
+ * A canned response.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, type MockReply } from "@x/sessions";
+ * const reply: MockReply = { status: 201, headers: { location: "/users/1" }, json: { id: 1 } };
+ * const adapter = new MockAdapter().route("POST", "/users", reply);
+ * ```
+ */
 export interface MockReply {
   /** Status code. @default 200 */
   status?: number;
@@ -23,7 +36,15 @@ export interface MockReply {
   delay?: number;
 }
 
-/** A request the mock adapter received. */
+/**
+ * A request the mock adapter received.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, type MockRequest } from "@x/sessions";
+ * const adapter = new MockAdapter().route("*", /^\/api/, (request: MockRequest) => ({ body: request.method }));
+ * ```
+ */
 export interface MockRequest {
   /** Upper-case method. */
   readonly method: string;
@@ -35,7 +56,16 @@ export interface MockRequest {
   readonly body: string;
 }
 
-/** Computes a reply for a request. */
+/**
+ * Computes a reply for a request.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, type MockHandler } from "@x/sessions";
+ * const echo: MockHandler = (request) => ({ body: request.body });
+ * const adapter = new MockAdapter().route("POST", "/echo", echo);
+ * ```
+ */
 export type MockHandler = (
   request: MockRequest,
 ) => MockReply | Response | Promise<MockReply | Response>;
@@ -87,12 +117,24 @@ export class MockAdapter implements PoolAdapter {
    * @param reply A canned reply or a handler.
    * @returns The adapter, for chaining.
    */
-  route(method: string, path: string | RegExp, reply: MockReply | MockHandler): this {
+  route(
+    method: string,
+    path: string | RegExp,
+    reply: MockReply | MockHandler,
+  ): this {
     this.#routes.unshift({ method: method.toUpperCase(), path, reply });
     return this;
   }
 
-  /** `true` once `close()` or `destroy()` ran. */
+  /**
+   * `true` once `close()` or `destroy()` ran.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter } from "@x/sessions";
+   * console.log(new MockAdapter().closed); // false
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -143,11 +185,15 @@ export class MockAdapter implements PoolAdapter {
     let body: string | Uint8Array | null = reply.body ?? null;
     if (reply.json !== undefined) {
       body = JSON.stringify(reply.json);
-      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+      if (!headers.has("content-type")) {
+        headers.set("content-type", "application/json");
+      }
     }
     const status = reply.status ?? 200;
     const response = new Response(
-      isNullBodyStatus(status) || request.method === "HEAD" ? null : body as BodyInit | null,
+      isNullBodyStatus(status) || request.method === "HEAD"
+        ? null
+        : body as BodyInit | null,
       { status, statusText: reply.statusText ?? "", headers },
     );
     return new FetchResponse(response, url, request.onDone);

@@ -5,21 +5,36 @@
  * @module
  */
 import type { Client, Dispatcher } from "undici";
-import type { AdapterRequest, AdapterResponse, PoolAdapter, PoolHints } from "./adapter.ts";
+import type {
+  AdapterRequest,
+  AdapterResponse,
+  PoolAdapter,
+  PoolHints,
+} from "./adapter.ts";
 import { isNullBodyStatus } from "./_fetch_response.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
 type Undici = typeof import("undici");
 type BodyReadable = Dispatcher.ResponseData["body"];
 
-/** Options of {@linkcode NodeAdapter}. */
+/**
+ * Options of {@linkcode NodeAdapter}.
+ *
+ * @example
+ * ```ts
+ * import { NodeAdapter, type NodeAdapterOptions } from "@x/sessions";
+ * const options: NodeAdapterOptions = { keepAliveTimeout: 10_000, connectTimeout: 5_000 };
+ * const adapter = new NodeAdapter(options);
+ * await adapter.close();
+ * ```
+ */
 export interface NodeAdapterOptions {
   /** Idle time after which a kept-alive socket is closed, in milliseconds. @default 4_000 */
   keepAliveTimeout?: number;
   /** Time to establish a connection, in milliseconds. @default 10_000 */
   connectTimeout?: number;
   /** Further options for each `new undici.Client()`. */
-  clientOptions?: Client.Options;
+  clientOptions?: Record<string, unknown>;
 }
 
 let undiciModule: Promise<Undici> | undefined;
@@ -149,7 +164,9 @@ export class NodeAdapter implements PoolAdapter {
   async close(): Promise<void> {
     this.#closed = true;
     const clients = this.#take();
-    await Promise.all(clients.map((client) => client.closed ? undefined : client.close()));
+    await Promise.all(
+      clients.map((client) => client.closed ? undefined : client.close()),
+    );
   }
 
   /**
@@ -164,7 +181,9 @@ export class NodeAdapter implements PoolAdapter {
   async destroy(): Promise<void> {
     this.#closed = true;
     const clients = this.#take();
-    await Promise.all(clients.map((client) => client.destroyed ? undefined : client.destroy()));
+    await Promise.all(
+      clients.map((client) => client.destroyed ? undefined : client.destroy()),
+    );
   }
 
   #take(): Client[] {
@@ -239,7 +258,9 @@ class UndiciResponse implements AdapterResponse {
   }
 
   bytes(): Promise<Uint8Array> {
-    const body = this.#body as BodyReadable & { bytes?: () => Promise<Uint8Array> };
+    const body = this.#body as BodyReadable & {
+      bytes?: () => Promise<Uint8Array>;
+    };
     if (typeof body.bytes === "function") return body.bytes();
     return body.arrayBuffer().then((buffer) => new Uint8Array(buffer));
   }
@@ -249,7 +270,9 @@ class UndiciResponse implements AdapterResponse {
   }
 
   stream(): ReadableStream<Uint8Array> | null {
-    if (this.#body.readableEnded && this.#body.readableLength === 0) return null;
+    if (this.#body.readableEnded && this.#body.readableLength === 0) {
+      return null;
+    }
     return this.#body.body as unknown as ReadableStream<Uint8Array>;
   }
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// npm run check: format, lint, type check (Deno and tsc), doc lint, @example
+// check, the JSDoc and README examples run as tests, and a JSR publish dry
+// run. Stops at the first failing step.
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const deno = join(root, "node_modules/.bin/deno");
+const steps = [
+  ["format", deno, ["fmt", "--check"]],
+  ["lint", deno, ["lint"]],
+  ["type check (deno)", deno, [
+    "check",
+    "mod.ts",
+    "src/",
+    "tests/",
+    "examples/",
+    "scripts/",
+  ]],
+  ["type check (tsc)", join(root, "node_modules/.bin/tsc"), [
+    "-p",
+    "tsconfig.json",
+    "--noEmit",
+  ]],
+  ["doc lint", deno, ["doc", "--lint", "mod.ts"]],
+  ["@example on every export", process.execPath, ["scripts/check_docs.mjs"]],
+  ["doc examples", deno, [
+    "test",
+    "--doc",
+    "--allow-all",
+    "mod.ts",
+    "src/",
+    "README.md",
+  ]],
+  ["publish dry run", deno, ["publish", "--dry-run", "--allow-dirty"]],
+];
+for (const [name, command, args] of steps) {
+  console.log(`\n=== check: ${name} ===`);
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  if (result.status !== 0) {
+    console.error(`\ncheck: '${name}' failed`);
+    process.exit(1);
+  }
+}
+console.log("\ncheck: all steps passed");
