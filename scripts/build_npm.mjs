@@ -78,8 +78,10 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const common = [
   "--ignoreConfig",
-  "--rootDir",
-  ".",
+  "--module",
+  "NodeNext",
+  "--moduleResolution",
+  "NodeNext",
   "--declaration",
   "--skipLibCheck",
   "--strict",
@@ -98,10 +100,8 @@ const common = [
 const sources = ["mod.ts", ...listSources("src")];
 run(bin("tsc"), [
   ...common,
-  "--module",
-  "NodeNext",
-  "--moduleResolution",
-  "NodeNext",
+  "--rootDir",
+  ".",
   "--outDir",
   join(out, "esm"),
   ...sources,
@@ -116,10 +116,6 @@ for (const file of sources) {
 writeFileSync(join(cjsSrc, "package.json"), '{ "type": "commonjs" }\n');
 run(bin("tsc"), [
   ...common,
-  "--module",
-  "NodeNext",
-  "--moduleResolution",
-  "NodeNext",
   "--rootDir",
   cjsSrc,
   "--outDir",
