@@ -24,6 +24,20 @@ const unreadBodies = new FinalizationRegistry<AdapterResponse>((raw) => {
   raw.dump().catch(() => {});
 });
 
+/** Free `raw`'s connection once `holder` is garbage-collected. */
+export function watchBody(holder: object, raw: AdapterResponse): void {
+  unreadBodies.register(holder, raw);
+}
+
+/**
+ * Set by a {@linkcode ResponsePromise} shortcut (`.json()`, ...) called
+ * before the response arrives: the body will be read at once, so the
+ * response needs no garbage-collection watch.
+ */
+export interface ReadIntent {
+  shortcut: boolean;
+}
+
 /**
  * A response from a session. Awaiting a request gives status and headers;
  * the body is read when asked, at most once.
@@ -62,12 +76,8 @@ const unreadBodies = new FinalizationRegistry<AdapterResponse>((raw) => {
 export class SessionResponse implements AsyncDisposable {
   /** Status code. */
   readonly status: number;
-  /** Reason phrase. */
-  readonly statusText: string;
   /** `true` for a status in 200-299. */
   readonly ok: boolean;
-  /** Final URL (no user name or password). */
-  readonly url: string;
   /** Always `false`: redirects are returned as responses. */
   readonly redirected: boolean = false;
   /** The request's method and URL. */
@@ -83,16 +93,51 @@ export class SessionResponse implements AsyncDisposable {
    * @param raw The adapter's response.
    * @param request The request's method and URL.
    * @param owner The exchange, for error mapping (internal).
+   * @param watch Free the connection if the response is garbage-collected
+   * unread (internal; off when a body reader is already chained).
    */
-  constructor(raw: AdapterResponse, request: RequestInfo, owner?: BodyOwner) {
+  constructor(
+    raw: AdapterResponse,
+    request: RequestInfo,
+    owner?: BodyOwner,
+    watch: boolean = owner !== undefined,
+  ) {
     this.#raw = raw;
     this.#owner = owner;
     this.status = raw.status;
-    this.statusText = raw.statusText;
     this.ok = raw.status >= 200 && raw.status < 300;
-    this.url = raw.url;
     this.request = request;
-    if (owner !== undefined) unreadBodies.register(this, raw);
+    if (watch) unreadBodies.register(this, raw);
+  }
+
+  /**
+   * Reason phrase ("" when the runtime does not give one).
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { status: 201 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("")).statusText); // "Created"
+   * ```
+   */
+  get statusText(): string {
+    return this.#raw.statusText;
+  }
+
+  /**
+   * Final URL (no user name or password).
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/a", { body: "" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("a")).url); // "http://api.test/a"
+   * ```
+   */
+  get url(): string {
+    return this.#raw.url;
   }
 
   /**
@@ -357,6 +402,35 @@ export async function bufferResponse(
  * ```
  */
 export class ResponsePromise extends Promise<SessionResponse> {
+  #intent: ReadIntent | undefined;
+
+  /**
+   * Create a response promise. Sessions create these; users do not need to.
+   *
+   * @example
+   * ```ts
+   * import { ResponsePromise, type SessionResponse } from "@x/sessions";
+   * const never = new ResponsePromise((_resolve: (r: SessionResponse) => void) => {});
+   * console.log(never instanceof Promise); // true
+   * ```
+   *
+   * @param executor As for `new Promise()`.
+   * @param intent Records that a body shortcut was called (internal).
+   */
+  constructor(
+    executor: (
+      resolve: (value: SessionResponse | PromiseLike<SessionResponse>) => void,
+      reject: (reason?: unknown) => void,
+    ) => void,
+    intent?: ReadIntent,
+  ) {
+    super(executor);
+    this.#intent = intent;
+  }
+
+  #shortcut(): void {
+    if (this.#intent !== undefined) this.#intent.shortcut = true;
+  }
   /**
    * Derived promises (`then`, `catch`) are plain promises.
    *
@@ -385,6 +459,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The parsed body.
    */
   json<T = unknown>(): Promise<T> {
+    this.#shortcut();
     return this.then((response) => response.json<T>());
   }
 
@@ -402,6 +477,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body text.
    */
   text(): Promise<string> {
+    this.#shortcut();
     return this.then((response) => response.text());
   }
 
@@ -419,6 +495,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body bytes.
    */
   bytes(): Promise<Uint8Array> {
+    this.#shortcut();
     return this.then((response) => response.bytes());
   }
 
@@ -436,6 +513,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body as an ArrayBuffer.
    */
   arrayBuffer(): Promise<ArrayBuffer> {
+    this.#shortcut();
     return this.then((response) => response.arrayBuffer());
   }
 
@@ -453,6 +531,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body as a Blob.
    */
   blob(): Promise<Blob> {
+    this.#shortcut();
     return this.then((response) => response.blob());
   }
 }

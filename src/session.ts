@@ -5,12 +5,19 @@
  * @module
  */
 import type {
+  AbortSource,
   AdapterBody,
   AdapterResponse,
   PoolAdapter,
   PoolHints,
 } from "./adapters/adapter.ts";
 import { defaultAdapter } from "./adapters/default.ts";
+import {
+  addDeadline,
+  cancelDeadline,
+  type Deadline,
+  type DeadlineTarget,
+} from "./_deadlines.ts";
 import {
   HttpError,
   NetworkError,
@@ -29,8 +36,10 @@ import { Limiter, type Permit } from "./limiter.ts";
 import {
   type BodyOwner,
   bufferResponse,
+  type ReadIntent,
   ResponsePromise,
   SessionResponse,
+  watchBody,
 } from "./response.ts";
 import {
   appendParams,
@@ -166,6 +175,8 @@ const REQUEST_KEYS = new Set([
   "priority",
 ]);
 const MAX_TIMER = 2_147_483_647;
+// session.fetch() watches the Response it returns instead.
+const FETCH: ReadIntent = { shortcut: true };
 
 interface Tracker {
   stack: string;
@@ -268,15 +279,20 @@ interface Prepared {
 type State = "pending" | "unread" | "reading" | "done";
 
 /** One request from call to body end: timer, abort, permit and close() bookkeeping. */
-class Exchange implements BodyOwner {
-  readonly controller: AbortController = new AbortController();
+class Exchange implements BodyOwner, DeadlineTarget, AbortSource {
+  // Made on first use of `signal`: a real AbortSignal costs microseconds on
+  // Node, where the adapter takes this object itself (see AbortSource).
+  #controller: AbortController | undefined;
+  aborted = false;
+  reason: unknown = undefined;
+  #abortListeners: (() => void)[] | undefined;
   readonly prepared: Prepared;
   state: State = "pending";
   discarded: unknown = undefined;
   raw: AdapterResponse | undefined;
   #session: Session;
   #permit: Permit | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline: Deadline | undefined;
   #onUserAbort: (() => void) | undefined;
   #reason: "timeout" | "user" | "destroyed" | undefined;
   #waiters: (() => void)[] | undefined;
@@ -288,21 +304,24 @@ class Exchange implements BodyOwner {
     if (signal !== undefined) {
       if (signal.aborted) {
         this.#reason = "user";
-        this.controller.abort(signal.reason);
+        this.aborted = true;
+        this.reason = signal.reason;
       } else {
         this.#onUserAbort = () => this.abort("user", signal.reason);
         signal.addEventListener("abort", this.#onUserAbort, { once: true });
       }
     }
     if (timeout > 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.abort(
-          "timeout",
-          new TimeoutError(timeout, { request: prepared.info }),
-        );
-      }, timeout);
+      this.#deadline = addDeadline(timeout, this);
     }
+  }
+
+  onDeadline(): void {
+    this.#deadline = undefined;
+    this.abort(
+      "timeout",
+      new TimeoutError(this.prepared.timeout, { request: this.prepared.info }),
+    );
   }
 
   set permit(permit: Permit) {
@@ -310,7 +329,23 @@ class Exchange implements BodyOwner {
   }
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = this.#controller = new AbortController();
+      if (this.aborted) controller.abort(this.reason);
+    }
+    return controller.signal;
+  }
+
+  addEventListener(type: "abort", listener: () => void): void {
+    if (type === "abort") (this.#abortListeners ??= []).push(listener);
+  }
+
+  removeEventListener(type: "abort", listener: () => void): void {
+    const listeners = this.#abortListeners;
+    if (type !== "abort" || listeners === undefined) return;
+    const index = listeners.indexOf(listener);
+    if (index !== -1) listeners.splice(index, 1);
   }
 
   readonly onDone = (): void => this.finish();
@@ -318,7 +353,14 @@ class Exchange implements BodyOwner {
   abort(reason: "timeout" | "user" | "destroyed", error: unknown): void {
     if (this.#reason !== undefined || this.state === "done") return;
     this.#reason = reason;
-    this.controller.abort(error);
+    this.aborted = true;
+    this.reason = error;
+    this.#controller?.abort(error);
+    const listeners = this.#abortListeners;
+    if (listeners !== undefined) {
+      this.#abortListeners = undefined;
+      for (const listener of listeners) listener();
+    }
   }
 
   touch(): void {
@@ -332,7 +374,7 @@ class Exchange implements BodyOwner {
 
   finish(): void {
     if (this.state === "done") return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
     if (this.#onUserAbort !== undefined) {
       this.prepared.signal!.removeEventListener("abort", this.#onUserAbort);
     }
@@ -577,9 +619,10 @@ export class Session implements AsyncDisposable {
     url: string | URL,
     options?: RequestOptions,
   ): ResponsePromise {
+    const intent: ReadIntent = { shortcut: false };
     return new ResponsePromise((resolve, reject) => {
-      this.#send(method, url, options).then(resolve, reject);
-    });
+      this.#send(method, url, options, intent).then(resolve, reject);
+    }, intent);
   }
 
   /**
@@ -761,8 +804,11 @@ export class Session implements AsyncDisposable {
     if (headers !== undefined) options.headers = headers;
     if (body !== undefined && body !== null) options.body = body;
     if (signal) options.signal = signal;
-    const response = await this.#send(method ?? "GET", url, options);
-    return response._raw.toResponse();
+    const response = await this.#send(method ?? "GET", url, options, FETCH);
+    const native = response._raw.toResponse();
+    // The caller holds the Response, not the SessionResponse: watch it.
+    watchBody(native, response._raw);
+    return native;
   }
 
   /**
@@ -1004,6 +1050,7 @@ export class Session implements AsyncDisposable {
     method: string,
     url: string | URL,
     options: RequestOptions | undefined,
+    intent: ReadIntent,
   ): Promise<SessionResponse> {
     const prepared = this.#prepare(method, url, options);
     if (this.#closed) {
@@ -1017,7 +1064,7 @@ export class Session implements AsyncDisposable {
     const { target } = prepared;
     let raw: AdapterResponse;
     try {
-      if (exchange.signal.aborted) throw exchange.signal.reason;
+      if (exchange.aborted) throw exchange.reason;
       const limiter = this.#getLimiter();
       exchange.permit = limiter.tryAcquire(target.origin) ??
         await limiter.acquire(target.origin, {
@@ -1030,7 +1077,10 @@ export class Session implements AsyncDisposable {
         path: target.path,
         headers: prepared.headers,
         body: prepared.body,
-        signal: exchange.signal,
+        get signal() {
+          return exchange.signal;
+        },
+        abortSource: exchange,
         onDone: exchange.onDone,
       });
     } catch (error) {
@@ -1038,7 +1088,12 @@ export class Session implements AsyncDisposable {
       throw exchange.mapError(error);
     }
     exchange.responded(raw);
-    const response = new SessionResponse(raw, prepared.info, exchange);
+    const response = new SessionResponse(
+      raw,
+      prepared.info,
+      exchange,
+      !intent.shortcut,
+    );
     if (prepared.raise !== false && isRaised(prepared.raise, raw.status)) {
       let buffered: SessionResponse;
       try {

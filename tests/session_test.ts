@@ -159,6 +159,35 @@ test("Session: timeout raises TimeoutError", async () => {
   assert.equal(slow.timeout, 50);
 });
 
+test("Session: mixed timeouts each fire in order, and finished requests never fire", async () => {
+  await using server = await startServer({
+    routes: { "/stall": { stall: true }, "/quick": { body: "ok" } },
+  });
+  await using session = new Session({ baseUrl: server.url, timeout: 400 });
+  const order: number[] = [];
+  const started = performance.now();
+  const stalled = [300, 60, 150].map((timeout) =>
+    session.get("stall", { timeout }).then(
+      () => assert.fail("a stalled request resolved"),
+      (error) => {
+        assert.ok(error instanceof TimeoutError, String(error));
+        assert.ok(
+          performance.now() - started >= timeout - 1,
+          `timeout ${timeout} fired early`,
+        );
+        order.push(error.timeout);
+      },
+    )
+  );
+  // Requests that finish well within their (shorter) timeout never time
+  // out later, even while the stalled ones keep the shared timer armed.
+  for (let i = 0; i < 20; i++) {
+    assert.equal(await session.get("quick", { timeout: 50 }).text(), "ok");
+  }
+  await Promise.all(stalled);
+  assert.deepEqual(order, [60, 150, 300]);
+});
+
 test("Session: a timeout while reading the body raises TimeoutError", async () => {
   await using server = await startServer({
     routes: { "/trickle": { bodyDelay: 500, body: "late" } },
@@ -256,6 +285,35 @@ test("Session.fetch() returns a real Response and never throws for a status", as
   assert.equal(echo.body, "hi");
   assert.equal(echo.headers["x-session"], "1");
   assert.equal(server.requests[0].headers["x-request"], "2");
+});
+
+test("Session.fetch(): body readers, bodyUsed, body stream and clone()", async () => {
+  await using server = await startServer({
+    routes: { "/data": { body: '{"n":1}' } },
+  });
+  await using session = new Session({ baseUrl: server.url, limit: 1 });
+  const first = await session.fetch("data");
+  assert.equal(first.bodyUsed, false);
+  assert.equal(first.headers.get("content-length"), "7");
+  assert.deepEqual(await first.json(), { n: 1 });
+  assert.equal(first.bodyUsed, true);
+  await assert.rejects(first.text(), TypeError);
+  // limit 1: each of these waits for the previous body to be finished.
+  const streamed = await session.fetch("data");
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of streamed.body!) chunks.push(chunk);
+  assert.equal(
+    new TextDecoder().decode(Buffer.concat(chunks)),
+    '{"n":1}',
+  );
+  assert.equal(streamed.bodyUsed, true);
+  const original = await session.fetch("data");
+  const copy = original.clone();
+  assert.equal(await copy.text(), '{"n":1}');
+  assert.equal(await original.text(), '{"n":1}');
+  const bytes = await (await session.fetch("data")).arrayBuffer();
+  assert.equal(bytes.byteLength, 7);
+  assert.equal(server.accepted, 1);
 });
 
 test("Session: bodies, headers and params reach the server", async () => {

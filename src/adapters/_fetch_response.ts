@@ -14,20 +14,47 @@ export function isNullBodyStatus(status: number): boolean {
  */
 export class FetchResponse implements AdapterResponse {
   readonly status: number;
-  readonly statusText: string;
-  readonly headers: Headers;
-  readonly url: string;
   #response: Response;
+  #url: string;
   #onDone: (() => void) | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #discarded = false;
 
-  constructor(response: Response, url: string, onDone: () => void) {
+  /**
+   * `method` lets the constructor tell a null body from the status alone:
+   * touching `response.body` would turn the runtime's fast native body into
+   * a JavaScript stream (measurably slower `json()` on Deno and Bun). Without
+   * it (canned responses), the body is checked directly.
+   */
+  constructor(
+    response: Response,
+    url: string,
+    onDone: () => void,
+    method?: string,
+  ) {
     this.#response = response;
     this.status = response.status;
-    this.statusText = response.statusText;
-    this.headers = response.headers;
-    this.url = response.url || url;
+    this.#url = url;
     this.#onDone = onDone;
-    if (response.body === null) this.#done();
+    if (
+      method === undefined
+        ? response.body === null
+        : method === "HEAD" || isNullBodyStatus(this.status)
+    ) {
+      this.#done();
+    }
+  }
+
+  get statusText(): string {
+    return this.#response.statusText;
+  }
+
+  get headers(): Headers {
+    return this.#response.headers;
+  }
+
+  get url(): string {
+    return this.#response.url || this.#url;
   }
 
   #done(): void {
@@ -74,8 +101,17 @@ export class FetchResponse implements AdapterResponse {
     const body = this.#response.body;
     if (body === null) return null;
     const reader = body.getReader();
+    this.#reader = reader;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        if (this.#discarded) {
+          controller.error(
+            new TypeError(
+              "Cannot read the body as it was discarded before it was read to the end",
+            ),
+          );
+          return;
+        }
         try {
           const { done, value } = await reader.read();
           if (done) {
@@ -103,6 +139,12 @@ export class FetchResponse implements AdapterResponse {
     const body = this.#response.body;
     if (body === null || this.#onDone === undefined) return this.#done();
     try {
+      if (this.#reader !== undefined) {
+        // stream() handed the body out and nobody finished it: stop it.
+        this.#discarded = true;
+        await this.#reader.cancel();
+        return;
+      }
       if (body.locked) return;
       const reader = body.getReader();
       let read = 0;

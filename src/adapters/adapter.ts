@@ -57,12 +57,44 @@ export interface AdapterRequest {
   /** Aborts the request and its body. */
   readonly signal: AbortSignal;
   /**
+   * The same abort as `signal`, as a light event source (undici accepts
+   * one as its `signal`). Reading `signal` makes a real `AbortSignal`;
+   * adapters that can use this instead save that cost.
+   */
+  readonly abortSource?: AbortSource;
+  /**
    * Call exactly once, after `dispatch` resolved, when the connection is
    * free again: the body was read to the end, cancelled, dumped or failed
    * (at once for a response without a body). The session's limits and
    * `close()` rely on it.
    */
   readonly onDone: () => void;
+}
+
+/**
+ * A light stand-in for `AbortSignal`: `aborted`, `reason`, and
+ * `addEventListener`/`removeEventListener` for `"abort"` only.
+ *
+ * @example
+ * ```ts
+ * import type { AbortSource } from "@x/sessions";
+ * const never: AbortSource = {
+ *   aborted: false,
+ *   reason: undefined,
+ *   addEventListener() {},
+ *   removeEventListener() {},
+ * };
+ * ```
+ */
+export interface AbortSource {
+  /** `true` once aborted. */
+  readonly aborted: boolean;
+  /** Why it was aborted. */
+  readonly reason: unknown;
+  /** Call `listener` once, when aborted. */
+  addEventListener(type: "abort", listener: () => void): void;
+  /** Forget a listener. */
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /**

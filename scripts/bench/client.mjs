@@ -1,0 +1,217 @@
+// One benchmark row: a fresh process per row, started by run.mjs pinned to
+// its own CPU. Runs on Node, Deno and Bun.
+//
+//   <runtime> client.mjs <approach> <url> <concurrency> <warmup> <requests>
+//
+// Every request checks the status and parses the JSON body. Prints one JSON
+// line: { requests, seconds, rps, p50, p99, cpuUsPerRequest, peakRssMiB }.
+import process from "node:process";
+import { readFileSync } from "node:fs";
+
+const [approach, url, concurrencyArg, warmupArg, requestsArg] = process.argv
+  .slice(2);
+const concurrency = Number(concurrencyArg);
+const warmup = Number(warmupArg);
+const requests = Number(requestsArg);
+const origin = new URL(url).origin;
+const path = new URL(url).pathname;
+
+const isDeno = typeof globalThis.Deno !== "undefined";
+const isBun = typeof globalThis.Bun !== "undefined";
+
+async function library() {
+  // Deno and Bun run the TypeScript sources; Node the tsc output of them.
+  return isDeno || isBun
+    ? await import("../../mod.ts")
+    : await import("../../.build/mod.js");
+}
+
+function check(status, data) {
+  if (status !== 200) throw new Error(`status ${status}`);
+  if (data.id !== 42) throw new Error("unexpected body");
+}
+
+// Each approach: a setup returning { one(), close() }.
+const approaches = {
+  // --- Node -----------------------------------------------------------
+  async "undici.request"() {
+    const { Agent, request } = await import("undici");
+    const dispatcher = new Agent({ connections: 50 });
+    return {
+      async one() {
+        const res = await request(url, { dispatcher });
+        check(res.statusCode, await res.body.json());
+      },
+      close: () => dispatcher.close(),
+    };
+  },
+  async "undici.fetch"() {
+    const { Agent, fetch } = await import("undici");
+    const dispatcher = new Agent({ connections: 50 });
+    return {
+      async one() {
+        const res = await fetch(url, { dispatcher });
+        check(res.status, await res.json());
+      },
+      close: () => dispatcher.close(),
+    };
+  },
+  async ky() {
+    const { default: ky } = await import("ky");
+    const api = ky.create({ prefixUrl: origin, retry: 0 });
+    return {
+      async one() {
+        check(200, await api.get(path.slice(1)).json());
+      },
+      close() {},
+    };
+  },
+  async ofetch() {
+    const { ofetch } = await import("ofetch");
+    const api = ofetch.create({ baseURL: origin, retry: 0 });
+    return {
+      async one() {
+        check(200, await api(path));
+      },
+      close() {},
+    };
+  },
+  async got() {
+    const { default: got } = await import("got");
+    const api = got.extend({ prefixUrl: origin, retry: { limit: 0 } });
+    return {
+      async one() {
+        const res = await api.get(path.slice(1), { responseType: "json" });
+        check(res.statusCode, res.body);
+      },
+      close() {},
+    };
+  },
+  async axios() {
+    const { default: axios } = await import("axios");
+    const http = await import("node:http");
+    const httpAgent = new http.Agent({ keepAlive: true });
+    const api = axios.create({ baseURL: origin, httpAgent });
+    return {
+      async one() {
+        const res = await api.get(path);
+        check(res.status, res.data);
+      },
+      close: () => httpAgent.destroy(),
+    };
+  },
+  // --- Deno -------------------------------------------------------------
+  "fetch + HttpClient"() {
+    const client = Deno.createHttpClient({});
+    return {
+      async one() {
+        const res = await fetch(url, { client });
+        check(res.status, await res.json());
+      },
+      close: () => client.close(),
+    };
+  },
+  // --- Bun --------------------------------------------------------------
+  "fetch + FetchSession"() {
+    const session = new Bun.FetchSession();
+    return {
+      async one() {
+        const res = await session.fetch(url);
+        check(res.status, await res.json());
+      },
+      close: () => session.close(),
+    };
+  },
+  // --- every runtime ----------------------------------------------------
+  "global fetch"() {
+    return {
+      async one() {
+        const res = await fetch(url);
+        check(res.status, await res.json());
+      },
+      close() {},
+    };
+  },
+  async "session.get().json()"() {
+    const { Session } = await library();
+    const session = new Session({ baseUrl: origin });
+    return {
+      async one() {
+        check(200, await session.get(path).json());
+      },
+      close: () => session.close(),
+    };
+  },
+  async "session.fetch()"() {
+    const { Session } = await library();
+    const session = new Session({ baseUrl: origin });
+    return {
+      async one() {
+        const res = await session.fetch(path);
+        check(res.status, await res.json());
+      },
+      close: () => session.close(),
+    };
+  },
+  async "new Session per request"() {
+    const { Session } = await library();
+    return {
+      async one() {
+        const session = new Session({ baseUrl: origin });
+        try {
+          check(200, await session.get(path).json());
+        } finally {
+          await session.close();
+        }
+      },
+      close() {},
+    };
+  },
+};
+
+const setup = approaches[approach];
+if (!setup) throw new Error(`unknown approach ${approach}`);
+const client = await setup();
+
+async function drive(total, latencies) {
+  let next = 0;
+  async function worker() {
+    while (next < total) {
+      const i = next++;
+      const start = performance.now();
+      await client.one();
+      if (latencies) latencies[i] = performance.now() - start;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+function peakRssMiB() {
+  const status = readFileSync("/proc/self/status", "utf8");
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+await drive(warmup);
+const latencies = new Float64Array(requests);
+const cpuBefore = process.cpuUsage();
+const start = performance.now();
+await drive(requests, latencies);
+const seconds = (performance.now() - start) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+await client.close();
+
+latencies.sort();
+const quantile = (q) =>
+  latencies[Math.min(requests - 1, Math.floor(q * requests))];
+console.log(JSON.stringify({
+  requests,
+  seconds,
+  rps: requests / seconds,
+  p50: quantile(0.5),
+  p99: quantile(0.99),
+  cpuUsPerRequest: (cpu.user + cpu.system) / requests,
+  peakRssMiB: peakRssMiB(),
+}));
+// Deno and Bun may keep a global fetch pool open: leave now.
+process.exit(0);

@@ -1,0 +1,57 @@
+// The benchmark's upstream: a keep-alive node:http server on 127.0.0.1 that
+// answers every GET with the same 105-byte JSON body and counts the TCP
+// connections it accepts. Driven over the IPC channel by run.mjs:
+//   { cmd: "reset" }  -> zero the counters, reply { accepted, open, peakOpen }
+//   { cmd: "stats" }  -> reply { accepted, open, peakOpen }
+// Started by run.mjs only; prints nothing but its port (over IPC).
+import { createServer } from "node:http";
+import process from "node:process";
+
+const body = Buffer.from(
+  JSON.stringify({
+    id: 42,
+    name: "Ada Lovelace",
+    email: "ada@example.com",
+    roles: ["admin", "user"],
+    active: true,
+  }).padEnd(105, " "),
+);
+if (body.length !== 105) throw new Error(`body is ${body.length} bytes`);
+
+let accepted = 0;
+let open = 0;
+let peakOpen = 0;
+
+const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  req.resume();
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": body.length,
+  });
+  res.end(body);
+});
+server.headersTimeout = 0;
+server.requestTimeout = 0;
+server.on("connection", (socket) => {
+  accepted++;
+  open++;
+  if (open > peakOpen) peakOpen = open;
+  socket.on("close", () => open--);
+});
+
+const stats = () => ({ accepted, open, peakOpen });
+process.on("message", (message) => {
+  if (message.cmd === "reset") {
+    const before = stats();
+    accepted = 0;
+    peakOpen = open;
+    process.send({ id: message.id, ...before });
+  } else if (message.cmd === "stats") {
+    process.send({ id: message.id, ...stats() });
+  }
+});
+process.on("disconnect", () => process.exit(0));
+
+server.listen(0, "127.0.0.1", () => {
+  process.send({ ready: true, port: server.address().port });
+});
