@@ -29,6 +29,13 @@
  * @module
  */
 export * from "./src/session.ts";
+export {
+  attachSession,
+  type ContainerOptions,
+  SessionContainer,
+  type SessionMethod,
+} from "./src/container.ts";
+export { SessionRegistry } from "./src/registry.ts";
 export { ResponsePromise, SessionResponse } from "./src/response.ts";
 export * from "./src/errors.ts";
 export {

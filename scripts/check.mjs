@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run check: format, lint, type check (Deno and tsc), doc lint, @example
-// check, the JSDoc and README examples run as tests, and a JSR publish dry
-// run. Stops at the first failing step.
+// check, the legacy-decorator type tests (built and run on Node), the JSDoc
+// and README examples run as tests, and a JSR publish dry run. Stops at the first failing step.
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 
@@ -22,6 +22,17 @@ const steps = [
     "-p",
     "tsconfig.json",
     "--noEmit",
+  ]],
+  [
+    "legacy decorators (experimentalDecorators build, run on Node)",
+    join(
+      root,
+      "node_modules/.bin/tsc",
+    ),
+    ["-p", "tests/types/tsconfig.legacy.json"],
+  ],
+  ["legacy decorators: run", process.execPath, [
+    ".build-legacy/tests/types/run_legacy.js",
   ]],
   ["doc lint", deno, ["doc", "--lint", "mod.ts"]],
   ["@example on every export", process.execPath, ["scripts/check_docs.mjs"]],

@@ -5,7 +5,14 @@ import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const deno = join(root, "node_modules/.bin/deno");
-for (const example of ["examples/basic.ts", "examples/two_sessions.ts"]) {
+for (
+  const example of [
+    "examples/squares.ts",
+    "examples/basic.ts",
+    "examples/two_sessions.ts",
+    "examples/app_lifecycle.ts",
+  ]
+) {
   console.log(`\n=== ${example} ===`);
   const result = spawnSync(deno, ["run", "--allow-all", example], {
     cwd: root,

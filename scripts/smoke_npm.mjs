@@ -63,7 +63,7 @@ module.exports = { serve };
   writeFileSync(
     join(work, "esm.mjs"),
     `
-import { Session, HttpError } from "@x/sessions";
+import { Session, HttpError, SessionContainer, attachSession } from "@x/sessions";
 import { createRequire } from "node:module";
 const { serve } = createRequire(import.meta.url)("./server.cjs");
 const { server, url, count } = await serve();
@@ -75,6 +75,15 @@ for (let i = 0; i < 5; i++) {
 await session.close();
 if (count() !== 1) throw new Error("ESM: expected 1 connection, saw " + count());
 if (typeof HttpError !== "function") throw new Error("ESM: HttpError missing");
+// A session container with the plain-function form (no decorator syntax).
+class Api extends SessionContainer {
+  constructor() { super({ baseUrl: url, idleDelay: 0 }); }
+  get = attachSession(async function (path) { return (await this.session.get(path).json()).url; });
+}
+const api = new Api();
+const urls = await Promise.all([api.get("a"), api.get("b")]);
+if (urls.join() !== "/a,/b") throw new Error("ESM: container " + urls.join());
+await api.closeSession();
 server.close();
 console.log("esm ok", process.version);
 `,
@@ -82,13 +91,21 @@ console.log("esm ok", process.version);
   writeFileSync(
     join(work, "cjs.cjs"),
     `
-const { Session, SessionClosedError } = require("@x/sessions");
+const { Session, SessionClosedError, SessionContainer, attachSession } = require("@x/sessions");
 const { serve } = require("./server.cjs");
+async function using_(fn, container) {
+  try { await fn(container); } finally { await container.closeSession(); }
+}
 (async () => {
   const { server, url, count } = await serve();
   const session = new Session({ baseUrl: url });
   const body = await session.get("x").json();
   if (body.url !== "/x") throw new Error("CJS: bad body");
+  class Api extends SessionContainer {
+    constructor() { super({ baseUrl: url, idleDelay: 0 }); }
+  }
+  Api.prototype.get = attachSession(async function (path) { return (await this.session.get(path).json()).url; });
+  await using_((api) => api.get("y").then((u) => { if (u !== "/y") throw new Error("CJS: container " + u); }), new Api());
   await session.close();
   await session.get("x").then(() => { throw new Error("CJS: closed session answered"); }, (e) => {
     if (!(e instanceof SessionClosedError)) throw e;
@@ -101,7 +118,16 @@ const { serve } = require("./server.cjs");
   writeFileSync(
     join(work, "consumer.ts"),
     `
-import { Session, type SessionOptions, HttpError, type SessionResponse, ResponsePromise } from "@x/sessions";
+import { Session, type SessionOptions, HttpError, type SessionResponse, ResponsePromise, SessionContainer, attachSession, SessionRegistry } from "@x/sessions";
+class Api extends SessionContainer {
+  constructor() { super({ baseUrl: "https://api.test" }); }
+  @attachSession
+  async user(id: number): Promise<string> { return await this.session.get("users/" + id).text(); }
+}
+export const user: Promise<string> = new Api().user(1);
+// @ts-expect-error: the decorated method keeps its parameter types
+new Api().user("1");
+export const registry: SessionRegistry<"a"> = new SessionRegistry({ a: {} });
 const options: SessionOptions = { baseUrl: "https://api.test/v1", limit: 10, raiseForStatus: (s) => s >= 500 };
 export async function main(): Promise<number> {
   await using session = new Session(options);

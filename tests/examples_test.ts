@@ -5,6 +5,17 @@ import { runScript } from "./_child.ts";
 import { test } from "./_test.ts";
 
 const expectations: Record<string, RegExp[]> = {
+  "squares.ts": [
+    /\{"values":\["1","2","3","4","5","6","7","8","9","10"\],"results":\["1","4","9","16","25","36","49","64","81","100"\]\}/,
+    /one session \(MathRequests\)\s+10 TCP connection\(s\)/,
+    /a session per request\s+550 TCP connection\(s\)/,
+  ],
+  "app_lifecycle.ts": [
+    /node:http {2}served ada, grace, alan, edsger, barbara over 1 upstream connection\(s\)/,
+    /node:http {2}sessions closed with the server: true/,
+    /Fastify {4}served .* over 1 upstream connection\(s\)/,
+    /Fastify {4}sessions closed with the server: true/,
+  ],
   "basic.ts": [/100 requests in [\d.]+ ms over \d+ connection\(s\)/],
   "two_sessions.ts": [
     /urgent request answered after \d+ ms/,

@@ -1,0 +1,206 @@
+/**
+ * {@linkcode SessionRegistry}: named sessions shared by a whole
+ * application, created on first use and closed together.
+ *
+ * @module
+ */
+import { Session, type SessionOptions } from "./session.ts";
+
+/**
+ * Named sessions with their own options ("one for GitHub, another for
+ * Facebook"), created on first use, shared by the whole application, and
+ * closed together with `close()` or `await using`.
+ *
+ * Typical lifecycle: create the registry when the server starts, close it
+ * when the server stops, and import it wherever a session is needed.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, SessionRegistry } from "@x/sessions";
+ *
+ * const adapter = new MockAdapter()
+ *   .route("GET", "https://api.github.test/users/ada", { json: { login: "ada" } })
+ *   .route("GET", "https://graph.facebook.test/me", { json: { id: "1" } });
+ * await using sessions = new SessionRegistry({
+ *   github: { baseUrl: "https://api.github.test", adapter },
+ *   facebook: { baseUrl: "https://graph.facebook.test", adapter },
+ * });
+ * console.log(await sessions.get("github").get("users/ada").json()); // { login: "ada" }
+ * console.log(await sessions.get("facebook").get("me").json()); // { id: "1" }
+ * ```
+ *
+ * @typeParam Name The session names.
+ */
+export class SessionRegistry<Name extends string = string>
+  implements AsyncDisposable {
+  #options = new Map<string, SessionOptions>();
+  #sessions = new Map<string, Session>();
+  #closed = false;
+
+  /**
+   * Create a registry. Does no I/O: each session is made at its first
+   * `get()`.
+   *
+   * @param definitions Session options by name; more can be added with
+   * `define()`.
+   * @throws {TypeError | RangeError} for invalid options, as `new Session()`.
+   */
+  constructor(
+    definitions: Record<Name, SessionOptions> = {} as Record<
+      Name,
+      SessionOptions
+    >,
+  ) {
+    if (typeof definitions !== "object" || definitions === null) {
+      throw new TypeError(
+        `Cannot create session registry as definitions must be an object: received ${
+          definitions === null ? "null" : typeof definitions
+        }`,
+      );
+    }
+    for (const [name, options] of Object.entries<SessionOptions>(definitions)) {
+      this.define(name, options);
+    }
+  }
+
+  /**
+   * Add a named session definition. Its options are checked at once.
+   *
+   * @example
+   * ```ts
+   * import { SessionRegistry } from "@x/sessions";
+   * await using sessions = new SessionRegistry();
+   * sessions.define("api", { baseUrl: "https://api.example.com" });
+   * console.log(sessions.has("api")); // true
+   * ```
+   *
+   * @param name The name.
+   * @param options The session's options.
+   * @returns This registry.
+   * @throws {TypeError} when the name is already defined or the registry is closed.
+   */
+  define<N extends string>(
+    name: N,
+    options: SessionOptions = {},
+  ): SessionRegistry<Name | N> {
+    const where = `define session '${name}'`;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        `Cannot define session as its name must be a non-empty string`,
+      );
+    }
+    if (this.#closed) {
+      throw new TypeError(`Cannot ${where} as the registry is closed`);
+    }
+    if (this.#options.has(name)) {
+      throw new TypeError(`Cannot ${where} as it is already defined`);
+    }
+    // Validate with the session's own checks; an unused session holds
+    // nothing.
+    new Session(options).close();
+    this.#options.set(name, options);
+    return this as SessionRegistry<Name | N>;
+  }
+
+  /**
+   * `true` when a session of that name is defined.
+   *
+   * @example
+   * ```ts
+   * import { SessionRegistry } from "@x/sessions";
+   * await using sessions = new SessionRegistry({ api: {} });
+   * console.log(sessions.has("api"), sessions.has("other")); // true false
+   * ```
+   *
+   * @param name The name.
+   * @returns Whether it is defined.
+   */
+  has(name: string): name is Name {
+    return this.#options.has(name);
+  }
+
+  /**
+   * The session of that name, created at the first call.
+   *
+   * @example
+   * ```ts
+   * import { SessionRegistry } from "@x/sessions";
+   * await using sessions = new SessionRegistry({ api: { baseUrl: "https://api.example.com" } });
+   * console.log(sessions.get("api") === sessions.get("api")); // true
+   * ```
+   *
+   * @param name The name.
+   * @returns The shared session.
+   * @throws {TypeError} for an unknown name or a closed registry.
+   */
+  get(name: Name): Session {
+    let session = this.#sessions.get(name);
+    if (session !== undefined) return session;
+    if (this.#closed) {
+      throw new TypeError(
+        `Cannot get session '${name}' as the registry is closed`,
+      );
+    }
+    const options = this.#options.get(name);
+    if (options === undefined) {
+      const known = [...this.#options.keys()].map((k) => `'${k}'`).join(", ");
+      throw new TypeError(
+        `Cannot get session '${name}' as it is not defined (defined: ${
+          known || "none"
+        })`,
+      );
+    }
+    session = new Session(options);
+    this.#sessions.set(name, session);
+    return session;
+  }
+
+  /**
+   * `true` once `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { SessionRegistry } from "@x/sessions";
+   * const sessions = new SessionRegistry();
+   * await sessions.close();
+   * console.log(sessions.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Close every session created so far, gracefully and in parallel.
+   * Idempotent; `get()` throws afterwards.
+   *
+   * @example
+   * ```ts
+   * import { SessionRegistry } from "@x/sessions";
+   * const sessions = new SessionRegistry({ api: {} });
+   * sessions.get("api");
+   * await sessions.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const sessions = [...this.#sessions.values()];
+    await Promise.all(sessions.map((session) => session.close()));
+  }
+
+  /**
+   * Same as `close()`, for `await using`.
+   *
+   * @example
+   * ```ts
+   * import { SessionRegistry } from "@x/sessions";
+   * {
+   *   await using sessions = new SessionRegistry({ api: {} });
+   *   sessions.get("api");
+   * } // closed here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,302 @@
+// SessionContainer, @attachSession and SessionRegistry against a real
+// loopback server that counts connections.
+import assert from "node:assert/strict";
+import {
+  attachSession,
+  type ContainerOptions,
+  HttpError,
+  Session,
+  SessionClosedError,
+  SessionContainer,
+  SessionRegistry,
+} from "../mod.ts";
+import { runScript } from "./_child.ts";
+import { startServer } from "./_server.ts";
+import { delay, test, waitFor } from "./_test.ts";
+
+class Api extends SessionContainer {
+  seen: Session[] = [];
+
+  constructor(options: ContainerOptions) {
+    super(options);
+  }
+
+  @attachSession
+  async getText(path: string): Promise<string> {
+    this.seen.push(this.session);
+    return await this.session.get(path).text();
+  }
+
+  @attachSession
+  async outer(path: string): Promise<[string, boolean]> {
+    const mine = this.session;
+    const text = await this.getText(path);
+    return [text, this.seen[this.seen.length - 1] === mine];
+  }
+
+  @attachSession
+  async fail(): Promise<never> {
+    await this.session.get("missing");
+    throw new Error("unreachable");
+  }
+
+  @attachSession
+  async *pages(count: number): AsyncGenerator<string> {
+    for (let i = 0; i < count; i++) {
+      this.seen.push(this.session);
+      yield await this.session.get(`page/${i}`).text();
+    }
+  }
+
+  sessionOutside(): Session {
+    return this.session;
+  }
+}
+
+test("Container: startSession() shares one session until closeSession()", async () => {
+  await using server = await startServer();
+  const api = new Api({ baseUrl: server.url });
+  const session = api.startSession();
+  assert.equal(api.startSession(), session, "startSession is idempotent");
+  for (let i = 0; i < 10; i++) await api.getText(`n/${i}`);
+  assert.equal(server.accepted, 1);
+  assert.ok(api.seen.every((s) => s === session));
+  await api.closeSession();
+  assert.equal(session.closed, true);
+  await waitFor(() => server.open === 0);
+  assert.equal(api.hasSession, false);
+  assert.throws(() => api.sessionOutside(), /@attachSession/);
+});
+
+test("Container: ten concurrent calls without an open session share one temporary session within limit", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { delay: 30, body: "ok" } },
+  });
+  const api = new Api({ baseUrl: server.url, limit: 3, idleDelay: 20 });
+  assert.equal(api.hasSession, false);
+  const results = await Promise.all(
+    Array.from({ length: 10 }, () => api.getText("slow")),
+  );
+  assert.deepEqual(results, Array(10).fill("ok"));
+  assert.equal(new Set(api.seen).size, 1, "one session for all ten");
+  assert.ok(server.peakOpen <= 3, `peak ${server.peakOpen} sockets`);
+  assert.equal(server.accepted, 3);
+  // Closed after the idle delay, which frees every socket.
+  await waitFor(() => !api.hasSession && server.open === 0);
+  assert.equal(api.seen[0].closed, true);
+});
+
+test("Container: back-to-back calls reuse the temporary session within the idle delay", async () => {
+  await using server = await startServer();
+  const api = new Api({ baseUrl: server.url, idleDelay: 1_000 });
+  for (let i = 0; i < 5; i++) await api.getText("x");
+  assert.equal(server.accepted, 1);
+  assert.equal(new Set(api.seen).size, 1);
+  await api.closeSession(); // ends the idle wait now
+  assert.equal(api.seen[0].closed, true);
+  await waitFor(() => server.open === 0);
+});
+
+test("Container: a borrowed session is used and never closed", async () => {
+  await using server = await startServer();
+  await using session = new Session({ baseUrl: server.url });
+  const api = new Api({ session });
+  assert.equal(await api.getText("a"), await api.getText("a"));
+  assert.ok(api.seen.every((s) => s === session));
+  assert.equal(api.sessionOutside(), session);
+  await api.closeSession();
+  assert.equal(session.closed, false);
+  assert.equal(await session.get("a").text(), await api.getText("a"));
+});
+
+test("Container: nested decorated calls share the session", async () => {
+  await using server = await startServer({ routes: { "/n": { body: "n" } } });
+  const api = new Api({ baseUrl: server.url, idleDelay: 0 });
+  const [text, same] = await api.outer("n");
+  assert.equal(text, "n");
+  assert.equal(same, true);
+  await waitFor(() => !api.hasSession);
+});
+
+test("Container: errors pass through unchanged and release the session", async () => {
+  await using server = await startServer({
+    routes: { "/missing": { status: 404, body: "no" } },
+  });
+  const api = new Api({ baseUrl: server.url, idleDelay: 0 });
+  const error = await api.fail().then(() => undefined, (e) => e);
+  assert.ok(error instanceof HttpError, String(error));
+  assert.equal(error.status, 404);
+  await waitFor(() => !api.hasSession);
+  await waitFor(() => server.open === 0);
+});
+
+test("Container: an async generator keeps its session until it finishes or is left early", async () => {
+  await using server = await startServer();
+  const api = new Api({ baseUrl: server.url, idleDelay: 0 });
+  const all: string[] = [];
+  for await (const page of api.pages(3)) all.push(page);
+  assert.equal(all.length, 3);
+  assert.equal(new Set(api.seen).size, 1);
+  await waitFor(() => !api.hasSession);
+
+  api.seen = [];
+  for await (const _page of api.pages(100)) {
+    assert.ok(api.hasSession);
+    break; // return() runs the finally: the session is released
+  }
+  assert.equal(api.seen.length, 1);
+  await waitFor(() => !api.hasSession);
+  assert.equal(api.seen[0].closed, true);
+  await waitFor(() => server.open === 0);
+});
+
+test("Container: closeSession() waits for calls in flight", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { delay: 100, body: "done" } },
+  });
+  const api = new Api({ baseUrl: server.url });
+  const session = api.startSession();
+  const call = api.getText("slow");
+  await waitFor(() => server.active === 1);
+  const closing = api.closeSession();
+  assert.equal(await call, "done");
+  await closing;
+  assert.equal(session.closed, true);
+  await waitFor(() => server.open === 0);
+  // A new call after closing opens a new (temporary) session.
+  assert.equal(await api.getText("slow"), "done");
+  await api.closeSession();
+});
+
+test("Container: await using closes the session, also when the block throws", async () => {
+  await using server = await startServer();
+  let session: Session | undefined;
+  await assert.rejects(
+    (async () => {
+      await using api = new Api({ baseUrl: server.url });
+      session = api.startSession();
+      await api.getText("x");
+      throw new Error("boom");
+    })(),
+    /boom/,
+  );
+  assert.equal(session!.closed, true);
+  await waitFor(() => server.open === 0);
+});
+
+test("attachSession: name, this and arguments are preserved; three forms", async () => {
+  await using server = await startServer();
+  class Forms extends SessionContainer {
+    constructor() {
+      super({ baseUrl: server.url, idleDelay: 0 });
+    }
+    @attachSession
+    async tc39(a: number, b: number): Promise<string> {
+      await Promise.resolve();
+      return `${this.constructor.name}:${a + b}:${this.session.closed}`;
+    }
+    plain = attachSession(async function (this: Forms, a: number) {
+      await Promise.resolve();
+      return `${this.constructor.name}:${a}:${this.session.closed}`;
+    });
+    async legacy(a: number): Promise<string> {
+      await Promise.resolve();
+      return `${this.constructor.name}:${a}:${this.session.closed}`;
+    }
+  }
+  // What TypeScript's experimentalDecorators emit does for @attachSession.
+  const descriptor = Object.getOwnPropertyDescriptor(
+    Forms.prototype,
+    "legacy",
+  )!;
+  const returned = attachSession(Forms.prototype, "legacy", descriptor);
+  assert.equal(returned, descriptor);
+  Object.defineProperty(Forms.prototype, "legacy", returned);
+
+  const forms = new Forms();
+  assert.equal(forms.tc39.name, "tc39");
+  assert.equal(Forms.prototype.legacy.name, "legacy");
+  assert.equal(await forms.tc39(1, 2), "Forms:3:false");
+  assert.equal(await forms.plain(4), "Forms:4:false");
+  assert.equal(await forms.legacy(5), "Forms:5:false");
+  await forms.closeSession();
+  await assert.rejects(
+    Forms.prototype.tc39.call({} as Forms, 1, 2),
+    /must be called on a SessionContainer/,
+  );
+  assert.throws(
+    () =>
+      attachSession(
+        Forms.prototype,
+        "x",
+        { get: () => 1 } as unknown as PropertyDescriptor,
+      ),
+    /decorates methods/,
+  );
+});
+
+test("Container: bad options throw at construction", () => {
+  assert.throws(() => new Api({ idleDelay: -1 }), RangeError);
+  assert.throws(
+    () => new Api({ idleDelay: "1" as unknown as number }),
+    TypeError,
+  );
+  assert.throws(() => new Api({ limit: -1 }), RangeError);
+  assert.throws(() => new Api({ baseUrl: "ftp://x" }), TypeError);
+  assert.throws(
+    () => new Api({ session: new Session(), timeout: 5 }),
+    /borrowed with its own options: remove 'timeout'/,
+  );
+  assert.throws(
+    () => new Api({ session: {} as Session }),
+    /'session' must be a Session/,
+  );
+});
+
+test("Container: the idle delay does not keep the process alive", async () => {
+  await using server = await startServer({ keepAliveTimeout: 120_000 });
+  const outcome = await runScript(
+    import.meta.url,
+    "./fixtures/lifecycle.ts",
+    ["container", `${server.url}/hello`],
+    20_000,
+  );
+  assert.ok(!outcome.killed, `child still running after 20 s`);
+  assert.equal(outcome.code, 0, outcome.stderr);
+  assert.match(outcome.stdout, /container: returning during the idle delay/);
+});
+
+test("SessionRegistry: named sessions, created on first use, closed together", async () => {
+  await using github = await startServer({ routes: { "/g": { body: "g" } } });
+  await using facebook = await startServer({ routes: { "/f": { body: "f" } } });
+  const sessions = new SessionRegistry({
+    github: { baseUrl: github.url },
+    facebook: { baseUrl: facebook.url, headers: { "x-site": "fb" } },
+  });
+  assert.equal(github.accepted + facebook.accepted, 0, "no I/O before use");
+  assert.equal(sessions.get("github"), sessions.get("github"));
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await sessions.get("github").get("g").text(), "g");
+    assert.equal(await sessions.get("facebook").get("f").text(), "f");
+  }
+  assert.equal(github.accepted, 1);
+  assert.equal(facebook.accepted, 1);
+  assert.equal(facebook.requests[0].headers["x-site"], "fb");
+  const more = sessions.define("later", { baseUrl: github.url });
+  assert.ok(Object.is(more, sessions));
+  assert.ok(sessions.has("later"));
+  assert.throws(() => sessions.define("github", {}), /already defined/);
+  assert.throws(() => sessions.define("bad", { limit: -1 }), RangeError);
+  assert.throws(
+    () => sessions.get("nope" as "github"),
+    /'nope' as it is not defined \(defined: 'github', 'facebook', 'later'\)/,
+  );
+  const github1 = sessions.get("github");
+  await sessions.close();
+  assert.equal(sessions.closed, true);
+  assert.equal(github1.closed, true);
+  await waitFor(() => github.open === 0 && facebook.open === 0);
+  await assert.rejects(github1.get("g"), SessionClosedError);
+  assert.throws(() => more.get("later"), /registry is closed/);
+  await delay(0);
+});
