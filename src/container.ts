@@ -39,6 +39,10 @@ interface Temporary {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+// Set by SessionContainer's static block: decorated calls reach the
+// container's private bookkeeping without a public method.
+let enterCall: (container: SessionContainer) => () => void;
+
 function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
   if (typeof handle === "object" && handle !== null && "unref" in handle) {
     (handle as { unref(): void }).unref();
@@ -275,8 +279,12 @@ export class SessionContainer implements AsyncDisposable {
     return this.closeSession();
   }
 
-  /** @internal Start a decorated call; returns its release. */
-  _enter(): () => void {
+  static {
+    enterCall = (container) => container.#enter();
+  }
+
+  // Start a decorated call; returns its release.
+  #enter(): () => void {
     this.#calls++;
     if (this.#borrowed === undefined && this.#opened === undefined) {
       let temporary = this.#temporary;
@@ -382,7 +390,7 @@ function enter(self: unknown, name: string): () => void {
       }`,
     );
   }
-  return self._enter();
+  return enterCall(self);
 }
 
 /**
