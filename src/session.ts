@@ -1046,47 +1046,82 @@ export class Session implements AsyncDisposable {
     };
   }
 
-  async #send(
+  // Not async: on the fast path (a free permit) this costs two promise
+  // reactions fewer per request than an async function would.
+  #send(
     method: string,
     url: string | URL,
     options: RequestOptions | undefined,
     intent: ReadIntent,
   ): Promise<SessionResponse> {
-    const prepared = this.#prepare(method, url, options);
+    let prepared: Prepared;
+    try {
+      prepared = this.#prepare(method, url, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#closed) {
-      throw new SessionClosedError(
-        "Cannot send request as the session is closed",
-        { request: prepared.info },
+      return Promise.reject(
+        new SessionClosedError(
+          "Cannot send request as the session is closed",
+          { request: prepared.info },
+        ),
       );
     }
     const exchange = new Exchange(this, prepared);
     this.#live.add(exchange);
-    const { target } = prepared;
-    let raw: AdapterResponse;
+    let dispatched: Promise<AdapterResponse>;
     try {
       if (exchange.aborted) throw exchange.reason;
       const limiter = this.#getLimiter();
-      exchange.permit = limiter.tryAcquire(target.origin) ??
-        await limiter.acquire(target.origin, {
+      const origin = prepared.target.origin;
+      const permit = limiter.tryAcquire(origin);
+      if (permit !== undefined) {
+        exchange.permit = permit;
+        dispatched = this.#dispatch(exchange);
+      } else {
+        dispatched = limiter.acquire(origin, {
           priority: prepared.priority,
           signal: exchange.signal,
+        }).then((permit) => {
+          exchange.permit = permit;
+          return this.#dispatch(exchange);
         });
-      raw = await this.#getAdapter().dispatch({
-        method: prepared.method,
-        origin: target.origin,
-        path: target.path,
-        headers: prepared.headers,
-        body: prepared.body,
-        get signal() {
-          return exchange.signal;
-        },
-        abortSource: exchange,
-        onDone: exchange.onDone,
-      });
+      }
     } catch (error) {
-      exchange.finish();
-      throw exchange.mapError(error);
+      dispatched = Promise.reject(error);
     }
+    return dispatched.then(
+      (raw) => this.#respond(exchange, raw, intent),
+      (error) => {
+        exchange.finish();
+        throw exchange.mapError(error);
+      },
+    );
+  }
+
+  #dispatch(exchange: Exchange): Promise<AdapterResponse> {
+    const { prepared } = exchange;
+    return this.#getAdapter().dispatch({
+      method: prepared.method,
+      origin: prepared.target.origin,
+      path: prepared.target.path,
+      headers: prepared.headers,
+      body: prepared.body,
+      get signal() {
+        return exchange.signal;
+      },
+      abortSource: exchange,
+      onDone: exchange.onDone,
+    });
+  }
+
+  #respond(
+    exchange: Exchange,
+    raw: AdapterResponse,
+    intent: ReadIntent,
+  ): SessionResponse | Promise<never> {
+    const { prepared } = exchange;
     exchange.responded(raw);
     const response = new SessionResponse(
       raw,
@@ -1095,13 +1130,14 @@ export class Session implements AsyncDisposable {
       !intent.shortcut,
     );
     if (prepared.raise !== false && isRaised(prepared.raise, raw.status)) {
-      let buffered: SessionResponse;
-      try {
-        buffered = await bufferResponse(response);
-      } catch (error) {
-        throw exchange.mapError(error);
-      }
-      throw new HttpError(buffered, prepared.info);
+      return bufferResponse(response).then(
+        (buffered) => {
+          throw new HttpError(buffered, prepared.info);
+        },
+        (error) => {
+          throw exchange.mapError(error);
+        },
+      );
     }
     return response;
   }
