@@ -20,6 +20,7 @@ export interface DeadlineTarget {
 }
 
 interface List {
+  timeout: number;
   items: Deadline[];
   head: number;
   live: number;
@@ -47,7 +48,7 @@ export function addDeadline(
 ): Deadline {
   let list = lists.get(timeout);
   if (list === undefined) {
-    list = { items: [], head: 0, live: 0 };
+    list = { timeout, items: [], head: 0, live: 0 };
     lists.set(timeout, list);
   }
   const deadline: Deadline = {
@@ -79,6 +80,9 @@ export function cancelDeadline(deadline: Deadline): void {
   }
   const pending = items.length - list.head;
   if (pending === 0) {
+    // Nothing left under this timeout: drop the list, so timeouts that
+    // vary per request do not pile up.
+    if (lists.get(list.timeout) === list) lists.delete(list.timeout);
     list.items = [];
     list.head = 0;
   } else if (pending > 1024 && list.live * 2 < pending) {
@@ -142,9 +146,21 @@ function run(): void {
         });
       }
     }
-    if (list.head === list.items.length && list.live === 0) {
-      lists.delete(timeout);
+    if (list.head === list.items.length) {
+      if (list.live === 0) lists.delete(timeout);
+      list.items = [];
+      list.head = 0;
+    } else if (list.head > 1024 && list.head * 2 > list.items.length) {
+      list.items = list.items.slice(list.head);
+      list.head = 0;
     }
   }
   if (next < timerAt && total > 0) arm(next);
+}
+
+/** For tests: how many lists and entries the deadline queue holds. */
+export function _deadlineStats(): { lists: number; entries: number } {
+  let entries = 0;
+  for (const list of lists.values()) entries += list.items.length;
+  return { lists: lists.size, entries };
 }

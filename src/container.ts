@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { PoolAdapter } from "./adapters/adapter.ts";
 import { Session, type SessionOptions } from "./session.ts";
 
 /**
@@ -18,6 +19,9 @@ import { Session, type SessionOptions } from "./session.ts";
  * ```
  */
 export interface ContainerOptions extends SessionOptions {
+  // `adapter`: a factory gives each session of the container its own
+  // adapter, closed with it; an instance is shared by all of them and never
+  // closed by the container (close it yourself).
   /**
    * Borrow this session instead of opening one. The container never closes
    * a borrowed session; its owner does. Cannot be combined with session
@@ -41,7 +45,10 @@ interface Temporary {
 
 // Set by SessionContainer's static block: decorated calls reach the
 // container's private bookkeeping without a public method.
-let enterCall: (container: SessionContainer) => () => void;
+let enterCall: (
+  container: SessionContainer,
+  counted: boolean,
+) => () => void;
 
 function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
   if (typeof handle === "object" && handle !== null && "unref" in handle) {
@@ -149,6 +156,19 @@ export class SessionContainer implements AsyncDisposable {
       // sent a request holds nothing, and closing it costs nothing.
       new Session(sessionOptions).close();
     }
+    const adapter = sessionOptions.adapter;
+    if (adapter !== undefined && typeof adapter !== "function") {
+      // The container's sessions come and go; an adapter instance is shared
+      // by all of them and stays open: its owner closes it.
+      const shared: PoolAdapter = {
+        name: adapter.name,
+        deferHandoff: adapter.deferHandoff,
+        dispatch: (request) => adapter.dispatch(request),
+        close: () => Promise.resolve(),
+        destroy: () => Promise.resolve(),
+      };
+      sessionOptions.adapter = () => shared;
+    }
     this.#options = sessionOptions;
   }
 
@@ -236,6 +256,11 @@ export class SessionContainer implements AsyncDisposable {
    * container opened (never a borrowed one). Idempotent; a later call opens
    * a new session.
    *
+   * Async generator methods still being iterated are not waited for (a
+   * consumer may never finish them): their next step finds the session
+   * closed, or no session open. Do not await `closeSession()` inside a decorated
+   * method of the same container: it would wait for that very call.
+   *
    * @example
    * ```ts
    * import { SessionContainer } from "@x/sessions";
@@ -280,12 +305,14 @@ export class SessionContainer implements AsyncDisposable {
   }
 
   static {
-    enterCall = (container) => container.#enter();
+    enterCall = (container, counted) => container.#enter(counted);
   }
 
-  // Start a decorated call; returns its release.
-  #enter(): () => void {
-    this.#calls++;
+  // Start a decorated call; returns its release. `counted` calls (not
+  // generators, which a consumer may abandon) are waited for by
+  // closeSession().
+  #enter(counted: boolean): () => void {
+    if (counted) this.#calls++;
     if (this.#borrowed === undefined && this.#opened === undefined) {
       let temporary = this.#temporary;
       if (temporary === undefined) {
@@ -313,14 +340,14 @@ export class SessionContainer implements AsyncDisposable {
           }, this.#idleDelay);
           unrefTimer(held.timer);
         }
-        this.#leave();
+        if (counted) this.#leave();
       };
     }
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.#leave();
+      if (counted) this.#leave();
     };
   }
 
@@ -355,32 +382,73 @@ function wrap<M extends SessionMethod>(method: M): M {
       `Cannot attach a session as @attachSession decorates methods: received ${typeof method}`,
     );
   }
+  const name = method.name;
   let wrapped: SessionMethod;
   if (method instanceof AsyncGeneratorFunction) {
-    wrapped = async function* (this: SessionContainer, ...args: unknown[]) {
-      const release = enter(this, method.name);
-      try {
-        return yield* method.apply(this, args);
-      } finally {
-        release();
-      }
+    wrapped = function (this: SessionContainer, ...args: unknown[]) {
+      return holdWhileIterating(this, name, () => method.apply(this, args));
     };
   } else {
-    wrapped = async function (this: SessionContainer, ...args: unknown[]) {
-      const release = enter(this, method.name);
+    wrapped = function (this: SessionContainer, ...args: unknown[]) {
+      let release: () => void;
       try {
-        return await method.apply(this, args);
-      } finally {
-        release();
+        release = enter(this, name, true);
+      } catch (error) {
+        return Promise.reject(error);
       }
+      let result: unknown;
+      try {
+        result = method.apply(this, args);
+      } catch (error) {
+        release();
+        return Promise.reject(error);
+      }
+      if (
+        result !== null &&
+        (typeof result === "object" || typeof result === "function")
+      ) {
+        if (typeof (result as PromiseLike<unknown>).then === "function") {
+          return Promise.resolve(result).finally(release);
+        }
+        // An async generator compiled down to a plain function (legacy
+        // decorators with an old target): hold the session while it runs.
+        if (
+          typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] ===
+            "function"
+        ) {
+          release();
+          return holdWhileIterating(
+            this,
+            name,
+            () => result as AsyncIterable<unknown>,
+          );
+        }
+      }
+      release();
+      return Promise.resolve(result);
     };
   }
-  Object.defineProperty(wrapped, "name", { value: method.name });
+  Object.defineProperty(wrapped, "name", { value: name });
   Object.defineProperty(wrapped, "length", { value: method.length });
   return wrapped as M;
 }
 
-function enter(self: unknown, name: string): () => void {
+// The session is taken at the first next() and released when the
+// iteration ends: finished, thrown, or stopped early by the consumer.
+async function* holdWhileIterating(
+  self: SessionContainer,
+  name: string,
+  iterable: () => AsyncIterable<unknown>,
+): AsyncGenerator<unknown, unknown, unknown> {
+  const release = enter(self, name, false);
+  try {
+    return yield* iterable() as AsyncGenerator<unknown, unknown, unknown>;
+  } finally {
+    release();
+  }
+}
+
+function enter(self: unknown, name: string, counted: boolean): () => void {
   if (!(self instanceof SessionContainer)) {
     throw new TypeError(
       `Cannot call ${
@@ -390,7 +458,7 @@ function enter(self: unknown, name: string): () => void {
       }`,
     );
   }
-  return enterCall(self);
+  return enterCall(self, counted);
 }
 
 /**

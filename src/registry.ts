@@ -97,8 +97,9 @@ export class SessionRegistry<Name extends string = string>
     }
     // Validate with the session's own checks; an unused session holds
     // nothing.
-    new Session(options).close();
-    this.#options.set(name, options);
+    const copy = { ...options };
+    new Session(copy).close();
+    this.#options.set(name, copy);
     return this as SessionRegistry<Name | N>;
   }
 
@@ -134,8 +135,6 @@ export class SessionRegistry<Name extends string = string>
    * @throws {TypeError} for an unknown name or a closed registry.
    */
   get(name: Name): Session {
-    let session = this.#sessions.get(name);
-    if (session !== undefined) return session;
     if (this.#closed) {
       throw new TypeError(
         `Cannot get session '${name}' as the registry is closed`,
@@ -150,8 +149,11 @@ export class SessionRegistry<Name extends string = string>
         })`,
       );
     }
-    session = new Session(options);
-    this.#sessions.set(name, session);
+    let session = this.#sessions.get(name);
+    if (session === undefined) {
+      session = new Session(options);
+      this.#sessions.set(name, session);
+    }
     return session;
   }
 

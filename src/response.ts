@@ -26,7 +26,12 @@ const unreadBodies = new FinalizationRegistry<AdapterResponse>((raw) => {
 
 /** Free `raw`'s connection once `holder` is garbage-collected. */
 export function watchBody(holder: object, raw: AdapterResponse): void {
-  unreadBodies.register(holder, raw);
+  unreadBodies.register(holder, raw, raw);
+}
+
+/** Stop watching `raw`: its body is being read. */
+export function unwatchBody(raw: AdapterResponse): void {
+  unreadBodies.unregister(raw);
 }
 
 /**
@@ -85,6 +90,7 @@ export class SessionResponse implements AsyncDisposable {
   #raw: AdapterResponse;
   #owner: BodyOwner | undefined;
   #used = false;
+  #watched = false;
   #stream: ReadableStream<Uint8Array> | null | undefined;
 
   /**
@@ -107,7 +113,10 @@ export class SessionResponse implements AsyncDisposable {
     this.status = raw.status;
     this.ok = raw.status >= 200 && raw.status < 300;
     this.request = request;
-    if (watch) unreadBodies.register(this, raw);
+    if (watch) {
+      unreadBodies.register(this, raw, raw);
+      this.#watched = true;
+    }
   }
 
   /**
@@ -347,6 +356,25 @@ export class SessionResponse implements AsyncDisposable {
     if (this.#owner?.discarded) throw this.#owner.discarded;
     this.#used = true;
     this.#owner?.touch();
+    // Reading holds the body; a GC of this object must not discard it.
+    if (this.#watched) unreadBodies.unregister(this.#raw);
+  }
+
+  /**
+   * @internal The body as a WHATWG `Response` for `session.fetch()`,
+   * watched until someone starts reading it.
+   */
+  _toResponse(): Response {
+    const raw = this.#raw;
+    const owner = this.#owner;
+    this.#used = true;
+    if (this.#watched) unreadBodies.unregister(raw);
+    const native = raw.toResponse(() => {
+      owner?.touch();
+      unreadBodies.unregister(raw);
+    });
+    unreadBodies.register(native, raw, raw);
+    return native;
   }
 
   #read<T>(read: () => Promise<T>): Promise<T> {

@@ -39,7 +39,6 @@ import {
   type ReadIntent,
   ResponsePromise,
   SessionResponse,
-  watchBody,
 } from "./response.ts";
 import {
   appendParams,
@@ -356,6 +355,13 @@ class Exchange implements BodyOwner, DeadlineTarget, AbortSource {
     this.aborted = true;
     this.reason = error;
     this.#controller?.abort(error);
+    if (this.state === "unread" && this.raw !== undefined) {
+      // Nobody started reading: the request is over, so free its
+      // connection now (fetch-based runtimes would otherwise hold it).
+      this.discarded = this.mapError(error);
+      this.touch();
+      this.raw.dump().catch(() => {}).then(() => this.finish());
+    }
     const listeners = this.#abortListeners;
     if (listeners !== undefined) {
       this.#abortListeners = undefined;
@@ -563,12 +569,17 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Requests in flight: sent or queued, with a body not yet finished.
+   * Requests not finished yet: queued, waiting for headers, or holding a
+   * connection with a body not read to the end.
    *
    * @example
    * ```ts
-   * import { Session } from "@x/sessions";
-   * await using session = new Session();
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response = await session.get("");
+   * console.log(session.pending); // 1: the body is not read yet
+   * await response.text();
    * console.log(session.pending); // 0
    * ```
    */
@@ -805,10 +816,16 @@ export class Session implements AsyncDisposable {
     if (body !== undefined && body !== null) options.body = body;
     if (signal) options.signal = signal;
     const response = await this.#send(method ?? "GET", url, options, FETCH);
-    const native = response._raw.toResponse();
-    // The caller holds the Response, not the SessionResponse: watch it.
-    watchBody(native, response._raw);
-    return native;
+    try {
+      return response._toResponse();
+    } catch (error) {
+      // A status WHATWG Response cannot represent (outside 200-599).
+      await response._raw.dump();
+      throw new NetworkError(
+        `Cannot represent the response as a Response (${describeCause(error)})`,
+        { request: response.request, cause: error },
+      );
+    }
   }
 
   /**
@@ -1129,7 +1146,15 @@ export class Session implements AsyncDisposable {
       exchange,
       !intent.shortcut,
     );
-    if (prepared.raise !== false && isRaised(prepared.raise, raw.status)) {
+    let raised: boolean;
+    try {
+      raised = prepared.raise !== false && isRaised(prepared.raise, raw.status);
+    } catch (error) {
+      // A throwing raiseForStatus predicate: free the connection, pass the
+      // error on.
+      return response.dump().then(() => Promise.reject(error));
+    }
+    if (raised) {
       return bufferResponse(response).then(
         (buffered) => {
           throw new HttpError(buffered, prepared.info);

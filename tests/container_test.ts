@@ -3,8 +3,11 @@
 import assert from "node:assert/strict";
 import {
   attachSession,
+  BunAdapter,
   type ContainerOptions,
+  DenoAdapter,
   HttpError,
+  NodeAdapter,
   Session,
   SessionClosedError,
   SessionContainer,
@@ -12,7 +15,7 @@ import {
 } from "../mod.ts";
 import { runScript } from "./_child.ts";
 import { startServer } from "./_server.ts";
-import { delay, test, waitFor } from "./_test.ts";
+import { delay, runtime, test, waitFor } from "./_test.ts";
 
 class Api extends SessionContainer {
   seen: Session[] = [];
@@ -235,6 +238,60 @@ test("attachSession: name, this and arguments are preserved; three forms", async
   );
 });
 
+test("Container: an adapter instance is shared by its sessions and left open", async () => {
+  await using server = await startServer();
+  const adapter = runtime === "deno"
+    ? new DenoAdapter()
+    : runtime === "bun"
+    ? new BunAdapter()
+    : new NodeAdapter();
+  const api = new Api({ baseUrl: server.url, adapter, idleDelay: 0 });
+  assert.equal(await api.getText("a"), await api.getText("a"));
+  await waitFor(() => !api.hasSession); // the temporary session closed
+  const again = await api.getText("a"); // a new session, same adapter
+  assert.match(again, /"url":"\/a"/);
+  await api.closeSession();
+  await adapter.close();
+});
+
+test("Container: closeSession() does not wait for an abandoned generator", async () => {
+  await using server = await startServer();
+  const api = new Api({ baseUrl: server.url });
+  const session = api.startSession();
+  const pages = api.pages(10);
+  assert.ok((await pages.next()).value);
+  // The consumer walks away without return(): closing must not hang.
+  await api.closeSession();
+  assert.equal(session.closed, true);
+  // Its next step finds no open session.
+  await assert.rejects(pages.next(), /No open session/);
+});
+
+test("attachSession: a plain function returning an async iterable (down-levelled generators)", async () => {
+  await using server = await startServer();
+  class Old extends SessionContainer {
+    constructor() {
+      super({ baseUrl: server.url, idleDelay: 0 });
+    }
+    // What an async generator compiled for an old target looks like: a
+    // plain function returning an async iterator.
+    items = attachSession(function (this: Old, count: number) {
+      return (async function* (self: Old) {
+        for (let i = 0; i < count; i++) {
+          assert.ok(self.hasSession);
+          yield await self.session.get(`i/${i}`).json();
+        }
+      })(this);
+    });
+  }
+  const old = new Old();
+  const seen: unknown[] = [];
+  for await (const item of old.items(3)) seen.push(item);
+  assert.equal(seen.length, 3);
+  await waitFor(() => !old.hasSession);
+  assert.equal(server.accepted, 1);
+});
+
 test("Container: bad options throw at construction", () => {
   assert.throws(() => new Api({ idleDelay: -1 }), RangeError);
   assert.throws(
@@ -298,5 +355,6 @@ test("SessionRegistry: named sessions, created on first use, closed together", a
   await waitFor(() => github.open === 0 && facebook.open === 0);
   await assert.rejects(github1.get("g"), SessionClosedError);
   assert.throws(() => more.get("later"), /registry is closed/);
+  assert.throws(() => sessions.get("github"), /registry is closed/);
   await delay(0);
 });

@@ -316,6 +316,63 @@ test("Session.fetch(): body readers, bodyUsed, body stream and clone()", async (
   assert.equal(server.accepted, 1);
 });
 
+test("Session.close() waits for a session.fetch() body being read", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { bodyDelay: 150, body: "x".repeat(30) } },
+  });
+  const session = new Session({ baseUrl: server.url });
+  const response = await session.fetch("slow");
+  const reading = response.text();
+  await delay(20);
+  await session.close();
+  assert.equal((await reading).length, 30);
+  await waitFor(() => server.open === 0);
+});
+
+test("Session: a timeout frees the connection of a response nobody reads", async () => {
+  await using server = await startServer({
+    routes: {
+      "/held": { bodyDelay: 5_000, body: "late" },
+      "/ok": { body: "ok" },
+    },
+  });
+  await using session = new Session({
+    baseUrl: server.url,
+    limit: 1,
+    timeout: 200,
+  });
+  const held = await session.get("held"); // headers only; body never read
+  assert.equal(session.pending, 1);
+  await waitFor(() => session.pending === 0);
+  await assert.rejects(held.text(), TimeoutError);
+  assert.equal(await session.get("ok").text(), "ok");
+});
+
+test("Session.fetch(): a status a Response cannot hold is a NetworkError and frees the connection", async () => {
+  await using server = await startServer({
+    routes: { "/odd": { status: 999, body: "?" }, "/ok": { body: "ok" } },
+  });
+  await using session = new Session({ baseUrl: server.url, limit: 1 });
+  await assert.rejects(session.fetch("odd"), NetworkError);
+  assert.equal(await (await session.fetch("ok")).text(), "ok");
+});
+
+test("Session: a throwing raiseForStatus predicate rejects and frees the connection", async () => {
+  await using server = await startServer();
+  await using session = new Session({
+    baseUrl: server.url,
+    limit: 1,
+    raiseForStatus: () => {
+      throw new Error("predicate");
+    },
+  });
+  await assert.rejects(session.get("a"), /predicate/);
+  assert.equal(
+    await session.get("a", { raiseForStatus: false }).then((r) => r.status),
+    200,
+  );
+});
+
 test("Session: bodies, headers and params reach the server", async () => {
   await using server = await startServer();
   await using session = new Session({

@@ -3,6 +3,12 @@ import type { AdapterResponse } from "./adapter.ts";
 // Bytes read and thrown away by dump() before giving up on the connection.
 const DUMP_LIMIT = 256 * 1024;
 
+function discardedError(): TypeError {
+  return new TypeError(
+    "Cannot read the body as it was discarded before it was read to the end",
+  );
+}
+
 /** Statuses whose responses never have a body. */
 export function isNullBodyStatus(status: number): boolean {
   return status === 101 || status === 204 || status === 205 || status === 304;
@@ -97,24 +103,30 @@ export class FetchResponse implements AdapterResponse {
     return this.#read(this.#response.blob());
   }
 
-  stream(): ReadableStream<Uint8Array> | null {
+  stream(onRead?: () => void): ReadableStream<Uint8Array> | null {
     const body = this.#response.body;
     if (body === null) return null;
     const reader = body.getReader();
     this.#reader = reader;
+    let started = false;
+    const start = () => {
+      if (!started) {
+        started = true;
+        onRead?.();
+      }
+    };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        start();
         if (this.#discarded) {
-          controller.error(
-            new TypeError(
-              "Cannot read the body as it was discarded before it was read to the end",
-            ),
-          );
+          controller.error(discardedError());
           return;
         }
         try {
           const { done, value } = await reader.read();
-          if (done) {
+          if (this.#discarded) {
+            controller.error(discardedError());
+          } else if (done) {
             controller.close();
             this.#done();
           } else {
@@ -126,6 +138,7 @@ export class FetchResponse implements AdapterResponse {
         }
       },
       cancel: async (reason) => {
+        start();
         try {
           await reader.cancel(reason);
         } finally {
@@ -136,16 +149,24 @@ export class FetchResponse implements AdapterResponse {
   }
 
   async dump(): Promise<void> {
+    if (this.#onDone === undefined) return;
     const body = this.#response.body;
-    if (body === null || this.#onDone === undefined) return this.#done();
-    try {
-      if (this.#reader !== undefined) {
-        // stream() handed the body out and nobody finished it: stop it.
-        this.#discarded = true;
+    if (body === null) return this.#done();
+    if (this.#reader !== undefined) {
+      // stream() handed the body out and nobody finished it: stop it; a
+      // reader still waiting gets an error, not a short body.
+      this.#discarded = true;
+      try {
         await this.#reader.cancel();
-        return;
+      } catch {
+        // Discarded either way.
       }
-      if (body.locked) return;
+      return this.#done();
+    }
+    // Someone is reading it (text(), json(), ...): that read frees the
+    // connection when it ends.
+    if (body.locked) return;
+    try {
       const reader = body.getReader();
       let read = 0;
       while (read <= DUMP_LIMIT) {
@@ -161,8 +182,8 @@ export class FetchResponse implements AdapterResponse {
     }
   }
 
-  toResponse(): Response {
-    const body = this.stream();
+  toResponse(onRead?: () => void): Response {
+    const body = this.stream(onRead);
     const response = new Response(body, {
       status: this.status,
       statusText: this.statusText,

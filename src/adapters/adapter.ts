@@ -140,8 +140,11 @@ export interface AdapterResponse {
   stream(): ReadableStream<Uint8Array> | null;
   /** Discard the body and free the connection. */
   dump(): Promise<void>;
-  /** The response as a WHATWG `Response` (its body is this body). */
-  toResponse(): Response;
+  /**
+   * The response as a WHATWG `Response` (its body is this body). Call
+   * `onRead` once, when its body starts being read or is cancelled.
+   */
+  toResponse(onRead?: () => void): Response;
 }
 
 /**

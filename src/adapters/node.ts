@@ -285,8 +285,8 @@ class UndiciResponse implements AdapterResponse {
     return this.#body.dump().then(() => {}, () => {});
   }
 
-  toResponse(): Response {
-    return new NodeFetchResponse(this);
+  toResponse(onRead?: () => void): Response {
+    return new NodeFetchResponse(this, onRead);
   }
 }
 
@@ -304,9 +304,12 @@ class NodeFetchResponse extends Response {
   #teed = false;
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
 
-  constructor(raw: UndiciResponse) {
+  #onRead: (() => void) | undefined;
+
+  constructor(raw: UndiciResponse, onRead?: () => void) {
     super(null, { status: raw.status, statusText: raw.statusText });
     this.#raw = raw;
+    this.#onRead = onRead;
     if (isNullBodyStatus(raw.status)) {
       raw.dump();
       this.#stream = null;
@@ -321,7 +324,16 @@ class NodeFetchResponse extends Response {
     return this.#raw.url;
   }
 
+  #started(): void {
+    const onRead = this.#onRead;
+    if (onRead !== undefined) {
+      this.#onRead = undefined;
+      onRead();
+    }
+  }
+
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    this.#started();
     if (this.#stream === undefined) {
       this.#stream = this.#raw.stream() as
         | ReadableStream<Uint8Array<ArrayBuffer>>
@@ -340,6 +352,7 @@ class NodeFetchResponse extends Response {
   #read<T>(read: () => Promise<T>): Promise<T> {
     if (this.#used) return Promise.reject(new TypeError(BODY_USED));
     this.#used = true;
+    this.#started();
     return read();
   }
 
