@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { unrefTimer } from "./_timers.ts";
 
 const MAX_TIMER = 2_147_483_647;
 
@@ -105,18 +106,7 @@ function arm(at: number): void {
     Math.max(0, Math.ceil(at - performance.now())),
   );
   timer = setTimeout(run, delay);
-  unref(timer);
-}
-
-function unref(handle: ReturnType<typeof setTimeout>): void {
-  if (typeof handle === "object" && handle !== null && "unref" in handle) {
-    (handle as { unref(): void }).unref();
-    return;
-  }
-  const deno = (globalThis as {
-    Deno?: { unrefTimer?: (id: number) => void };
-  }).Deno;
-  if (typeof handle === "number") deno?.unrefTimer?.(handle);
+  unrefTimer(timer);
 }
 
 function run(): void {

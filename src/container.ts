@@ -7,6 +7,7 @@
  */
 import type { PoolAdapter } from "./adapters/adapter.ts";
 import { Session, type SessionOptions } from "./session.ts";
+import { unrefTimer } from "./_timers.ts";
 
 /**
  * Options of {@linkcode SessionContainer}: any {@linkcode SessionOptions},
@@ -49,17 +50,6 @@ let enterCall: (
   container: SessionContainer,
   counted: boolean,
 ) => () => void;
-
-function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
-  if (typeof handle === "object" && handle !== null && "unref" in handle) {
-    (handle as { unref(): void }).unref();
-    return;
-  }
-  const deno = (globalThis as {
-    Deno?: { unrefTimer?: (id: number) => void };
-  }).Deno;
-  if (typeof handle === "number") deno?.unrefTimer?.(handle);
-}
 
 /**
  * A base class for API wrappers that hides their session.
