@@ -415,6 +415,13 @@ export async function bufferResponse(
   return new SessionResponse(raw, response.request);
 }
 
+// One function each, shared by every request (no closure per call).
+const readJson = (response: SessionResponse) => response.json();
+const readText = (response: SessionResponse) => response.text();
+const readBytes = (response: SessionResponse) => response.bytes();
+const readArrayBuffer = (response: SessionResponse) => response.arrayBuffer();
+const readBlob = (response: SessionResponse) => response.blob();
+
 /**
  * The promise a verb method returns: resolves to a
  * {@linkcode SessionResponse} and offers the body readers as shortcuts,
@@ -445,6 +452,15 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @param executor As for `new Promise()`.
    * @param intent Records that a body shortcut was called (internal).
    */
+  // Set by _from(): the session's own promise. Shortcuts read from it
+  // directly; this promise settles from it only once someone calls then()
+  // (await, catch, finally, Promise.all...), which saves a reaction per
+  // request on the `session.get(url).json()` path.
+  #inner: Promise<SessionResponse> | undefined;
+  #settle:
+    | [(value: SessionResponse) => void, (reason: unknown) => void]
+    | undefined;
+
   constructor(
     executor: (
       resolve: (value: SessionResponse | PromiseLike<SessionResponse>) => void,
@@ -456,9 +472,56 @@ export class ResponsePromise extends Promise<SessionResponse> {
     this.#intent = intent;
   }
 
-  #shortcut(): void {
-    if (this.#intent !== undefined) this.#intent.shortcut = true;
+  /** @internal A response promise over a session's promise. */
+  static _from(
+    inner: Promise<SessionResponse>,
+    intent: ReadIntent,
+  ): ResponsePromise {
+    let settle!: [(value: SessionResponse) => void, (reason: unknown) => void];
+    const promise = new ResponsePromise((resolve, reject) => {
+      settle = [resolve, reject];
+    }, intent);
+    promise.#inner = inner;
+    promise.#settle = settle;
+    return promise;
   }
+
+  /**
+   * As `Promise.prototype.then`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { status: 204 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("").then((r) => r.status)); // 204
+   * ```
+   *
+   * @param onfulfilled Called with the response.
+   * @param onrejected Called with the error.
+   * @returns A plain promise.
+   */
+  override then<A = SessionResponse, B = never>(
+    onfulfilled?:
+      | ((value: SessionResponse) => A | PromiseLike<A>)
+      | null,
+    // deno-lint-ignore no-explicit-any
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const settle = this.#settle;
+    if (settle !== undefined) {
+      this.#settle = undefined;
+      this.#inner!.then(settle[0], settle[1]);
+    }
+    return super.then(onfulfilled, onrejected);
+  }
+
+  #read<T>(read: (response: SessionResponse) => Promise<T>): Promise<T> {
+    if (this.#intent !== undefined) this.#intent.shortcut = true;
+    const inner = this.#inner;
+    return inner !== undefined ? inner.then(read) : this.then(read);
+  }
+
   /**
    * Derived promises (`then`, `catch`) are plain promises.
    *
@@ -487,8 +550,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The parsed body.
    */
   json<T = unknown>(): Promise<T> {
-    this.#shortcut();
-    return this.then((response) => response.json<T>());
+    return this.#read(readJson) as Promise<T>;
   }
 
   /**
@@ -505,8 +567,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body text.
    */
   text(): Promise<string> {
-    this.#shortcut();
-    return this.then((response) => response.text());
+    return this.#read(readText);
   }
 
   /**
@@ -523,8 +584,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body bytes.
    */
   bytes(): Promise<Uint8Array> {
-    this.#shortcut();
-    return this.then((response) => response.bytes());
+    return this.#read(readBytes);
   }
 
   /**
@@ -541,8 +601,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body as an ArrayBuffer.
    */
   arrayBuffer(): Promise<ArrayBuffer> {
-    this.#shortcut();
-    return this.then((response) => response.arrayBuffer());
+    return this.#read(readArrayBuffer);
   }
 
   /**
@@ -559,7 +618,6 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @returns The body as a Blob.
    */
   blob(): Promise<Blob> {
-    this.#shortcut();
-    return this.then((response) => response.blob());
+    return this.#read(readBlob);
   }
 }

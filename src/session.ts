@@ -650,9 +650,10 @@ export class Session implements AsyncDisposable {
     options?: RequestOptions,
   ): ResponsePromise {
     const intent: ReadIntent = { shortcut: false };
-    return new ResponsePromise((resolve, reject) => {
-      this.#send(method, url, options, intent).then(resolve, reject);
-    }, intent);
+    return ResponsePromise._from(
+      this.#send(method, url, options, intent),
+      intent,
+    );
   }
 
   /**

@@ -373,6 +373,27 @@ test("Session: a throwing raiseForStatus predicate rejects and frees the connect
   );
 });
 
+test("ResponsePromise: await, then, catch, finally, Promise.all and shortcuts agree", async () => {
+  await using server = await startServer({
+    routes: { "/missing": { status: 404, body: "no" }, "/a": { body: "a" } },
+  });
+  await using session = new Session({ baseUrl: server.url });
+  const missing = session.get("missing");
+  assert.ok(missing instanceof Promise);
+  await assert.rejects(missing.text(), HttpError); // shortcut first
+  await assert.rejects(missing, HttpError); // then the promise itself
+  assert.equal(await session.get("missing").catch((e) => e.status), 404);
+  let settled = false;
+  const a = await session.get("a").finally(() => (settled = true));
+  assert.ok(settled);
+  assert.equal(await a.text(), "a");
+  const both = await Promise.all([session.get("a"), session.get("a")]);
+  assert.deepEqual(await Promise.all(both.map((r) => r.text())), ["a", "a"]);
+  const raced = await Promise.race([session.get("a")]);
+  assert.equal(await raced.text(), "a");
+  assert.equal(session.pending, 0);
+});
+
 test("Session: bodies, headers and params reach the server", async () => {
   await using server = await startServer();
   await using session = new Session({
