@@ -439,6 +439,15 @@ const readBlob = (response: SessionResponse) => response.blob();
 export class ResponsePromise extends Promise<SessionResponse> {
   #intent: ReadIntent | undefined;
 
+  // Set by _from(): the session's own promise. Shortcuts read from it
+  // directly; this promise settles from it only once someone calls then()
+  // (await, catch, finally, Promise.all...), which saves a reaction per
+  // request on the `session.get(url).json()` path.
+  #inner: Promise<SessionResponse> | undefined;
+  #settle:
+    | [(value: SessionResponse) => void, (reason: unknown) => void]
+    | undefined;
+
   /**
    * Create a response promise. Sessions create these; users do not need to.
    *
@@ -452,15 +461,6 @@ export class ResponsePromise extends Promise<SessionResponse> {
    * @param executor As for `new Promise()`.
    * @param intent Records that a body shortcut was called (internal).
    */
-  // Set by _from(): the session's own promise. Shortcuts read from it
-  // directly; this promise settles from it only once someone calls then()
-  // (await, catch, finally, Promise.all...), which saves a reaction per
-  // request on the `session.get(url).json()` path.
-  #inner: Promise<SessionResponse> | undefined;
-  #settle:
-    | [(value: SessionResponse) => void, (reason: unknown) => void]
-    | undefined;
-
   constructor(
     executor: (
       resolve: (value: SessionResponse | PromiseLike<SessionResponse>) => void,
