@@ -11,9 +11,7 @@
  *
  * @module
  */
-import { unrefTimer } from "./_timers.ts";
-
-const MAX_TIMER = 2_147_483_647;
+import { MAX_TIMER, unrefTimer } from "./_timers.ts";
 
 /** Called when a deadline passes. */
 export interface DeadlineTarget {
@@ -79,23 +77,7 @@ export function cancelDeadline(deadline: Deadline): void {
   while (list.head < items.length && items[list.head].target === undefined) {
     list.head++;
   }
-  const pending = items.length - list.head;
-  if (pending === 0) {
-    // Nothing left under this timeout: drop the list, so timeouts that
-    // vary per request do not pile up.
-    if (lists.get(list.timeout) === list) lists.delete(list.timeout);
-    list.items = [];
-    list.head = 0;
-  } else if (pending > 1024 && list.live * 2 < pending) {
-    // Out-of-order completions behind a long request: drop the dead.
-    list.items = items.filter((item, index) =>
-      index >= list.head && item.target !== undefined
-    );
-    list.head = 0;
-  } else if (list.head > 1024 && list.head * 2 > items.length) {
-    list.items = items.slice(list.head);
-    list.head = 0;
-  }
+  tidy(list);
 }
 
 function arm(at: number): void {
@@ -109,12 +91,33 @@ function arm(at: number): void {
   unrefTimer(timer);
 }
 
+// Keep a list's memory proportional to its live deadlines: drop it when
+// empty (timeouts that vary per request must not pile up), drop the dead
+// when most are dead behind a long one, drop the consumed head.
+function tidy(list: List): void {
+  const items = list.items;
+  const pending = items.length - list.head;
+  if (pending === 0) {
+    if (lists.get(list.timeout) === list) lists.delete(list.timeout);
+    list.items = [];
+    list.head = 0;
+  } else if (pending > 1024 && list.live * 2 < pending) {
+    list.items = items.filter((item, index) =>
+      index >= list.head && item.target !== undefined
+    );
+    list.head = 0;
+  } else if (list.head > 1024 && list.head * 2 > items.length) {
+    list.items = items.slice(list.head);
+    list.head = 0;
+  }
+}
+
 function run(): void {
   timer = undefined;
   timerAt = Infinity;
   const now = performance.now();
   let next = Infinity;
-  for (const [timeout, list] of lists) {
+  for (const list of lists.values()) {
     // Re-read list.items: a target may cancel others and compact the list.
     while (list.head < list.items.length) {
       const deadline = list.items[list.head];
@@ -136,14 +139,7 @@ function run(): void {
         });
       }
     }
-    if (list.head === list.items.length) {
-      if (list.live === 0) lists.delete(timeout);
-      list.items = [];
-      list.head = 0;
-    } else if (list.head > 1024 && list.head * 2 > list.items.length) {
-      list.items = list.items.slice(list.head);
-      list.head = 0;
-    }
+    tidy(list);
   }
   if (next < timerAt && total > 0) arm(next);
 }

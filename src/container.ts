@@ -7,7 +7,8 @@
  */
 import type { PoolAdapter } from "./adapters/adapter.ts";
 import { Session, type SessionOptions } from "./session.ts";
-import { unrefTimer } from "./_timers.ts";
+import { checkObject, parseSessionOptions } from "./_options.ts";
+import { MAX_TIMER, unrefTimer } from "./_timers.ts";
 
 /**
  * Options of {@linkcode SessionContainer}: any {@linkcode SessionOptions},
@@ -106,13 +107,7 @@ export class SessionContainer implements AsyncDisposable {
    */
   constructor(options: ContainerOptions = {}) {
     const where = "create session container";
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot ${where} as options must be an object: received ${
-          options === null ? "null" : typeof options
-        }`,
-      );
-    }
+    checkObject(options, where);
     const { session, idleDelay, ...sessionOptions } = options;
     if (idleDelay !== undefined) {
       if (typeof idleDelay !== "number") {
@@ -120,9 +115,9 @@ export class SessionContainer implements AsyncDisposable {
           `Cannot ${where} as 'idleDelay' must be a number: received ${typeof idleDelay}`,
         );
       }
-      if (!(idleDelay >= 0 && idleDelay <= 2_147_483_647)) {
+      if (!(idleDelay >= 0 && idleDelay <= MAX_TIMER)) {
         throw new RangeError(
-          `Cannot ${where} as 'idleDelay' must be between 0 and 2147483647 ms: current value is ${idleDelay}`,
+          `Cannot ${where} as 'idleDelay' must be between 0 and ${MAX_TIMER} ms: current value is ${idleDelay}`,
         );
       }
     }
@@ -142,9 +137,7 @@ export class SessionContainer implements AsyncDisposable {
       }
       this.#borrowed = session;
     } else {
-      // Validate now, with the session's own checks; a session that never
-      // sent a request holds nothing, and closing it costs nothing.
-      new Session(sessionOptions).close();
+      parseSessionOptions(sessionOptions, where);
     }
     const adapter = sessionOptions.adapter;
     if (adapter !== undefined && typeof adapter !== "function") {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkObject, parseSessionOptions } from "./_options.ts";
 import { Session, type SessionOptions } from "./session.ts";
 
 /**
@@ -51,13 +52,7 @@ export class SessionRegistry<Name extends string = string>
       SessionOptions
     >,
   ) {
-    if (typeof definitions !== "object" || definitions === null) {
-      throw new TypeError(
-        `Cannot create session registry as definitions must be an object: received ${
-          definitions === null ? "null" : typeof definitions
-        }`,
-      );
-    }
+    checkObject(definitions, "create session registry");
     for (const [name, options] of Object.entries<SessionOptions>(definitions)) {
       this.define(name, options);
     }
@@ -95,10 +90,9 @@ export class SessionRegistry<Name extends string = string>
     if (this.#options.has(name)) {
       throw new TypeError(`Cannot ${where} as it is already defined`);
     }
-    // Validate with the session's own checks; an unused session holds
-    // nothing.
+    checkObject(options, where);
     const copy = { ...options };
-    new Session(copy).close();
+    parseSessionOptions(copy, where);
     this.#options.set(name, copy);
     return this as SessionRegistry<Name | N>;
   }

@@ -24,16 +24,6 @@ const unreadBodies = new FinalizationRegistry<AdapterResponse>((raw) => {
   raw.dump().catch(() => {});
 });
 
-/** Free `raw`'s connection once `holder` is garbage-collected. */
-export function watchBody(holder: object, raw: AdapterResponse): void {
-  unreadBodies.register(holder, raw, raw);
-}
-
-/** Stop watching `raw`: its body is being read. */
-export function unwatchBody(raw: AdapterResponse): void {
-  unreadBodies.unregister(raw);
-}
-
 /**
  * Set by a {@linkcode ResponsePromise} shortcut (`.json()`, ...) called
  * before the response arrives: the body will be read at once, so the

@@ -14,6 +14,13 @@ import type {
 } from "./adapters/adapter.ts";
 import { defaultAdapter } from "./adapters/default.ts";
 import {
+  checkKeys,
+  checkRaise,
+  checkTimeout,
+  parseSessionOptions,
+  REQUEST_KEYS,
+} from "./_options.ts";
+import {
   addDeadline,
   cancelDeadline,
   type Deadline,
@@ -43,7 +50,6 @@ import {
 } from "./response.ts";
 import {
   appendParams,
-  parseBaseUrl,
   redact,
   resolveTarget,
   type SearchParams,
@@ -154,27 +160,6 @@ export interface RequestOptions {
   priority?: number;
 }
 
-const SESSION_KEYS = new Set([
-  "baseUrl",
-  "headers",
-  "timeout",
-  "limit",
-  "limitPerHost",
-  "maxQueue",
-  "raiseForStatus",
-  "adapter",
-]);
-const REQUEST_KEYS = new Set([
-  "params",
-  "headers",
-  "json",
-  "body",
-  "signal",
-  "timeout",
-  "raiseForStatus",
-  "priority",
-]);
-const MAX_TIMER = 2_147_483_647;
 // session.fetch() watches the Response it returns instead.
 const FETCH: ReadIntent = { shortcut: true };
 
@@ -191,72 +176,6 @@ const unclosed = new FinalizationRegistry<Tracker>((tracker) => {
   );
   tracker.adapter?.close().catch(() => {});
 });
-
-function isInteger(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value);
-}
-
-function checkCount(
-  name: string,
-  value: unknown,
-  where: string,
-  infinite = false,
-): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${where} as '${name}' must be a number: received ${typeof value}`,
-    );
-  }
-  if (!(infinite && value === Infinity) && (!isInteger(value) || value < 0)) {
-    throw new RangeError(
-      `Cannot ${where} as '${name}' must be a non-negative integer${
-        infinite ? " or Infinity" : ""
-      }: current value is ${value}`,
-    );
-  }
-  return value;
-}
-
-function checkTimeout(value: unknown, where: string): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${where} as 'timeout' must be a number of milliseconds: received ${typeof value}`,
-    );
-  }
-  if (Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Cannot ${where} as 'timeout' must be a non-negative number of milliseconds: current value is ${value}`,
-    );
-  }
-  if (value === Infinity) return 0;
-  if (value > MAX_TIMER) {
-    throw new RangeError(
-      `Cannot ${where} as 'timeout' must be at most ${MAX_TIMER} ms (use 0 or Infinity for none): current value is ${value}`,
-    );
-  }
-  return value;
-}
-
-function checkRaise(value: unknown, where: string): boolean | StatusPredicate {
-  if (typeof value !== "boolean" && typeof value !== "function") {
-    throw new TypeError(
-      `Cannot ${where} as 'raiseForStatus' must be a boolean or a function: received ${typeof value}`,
-    );
-  }
-  return value as boolean | StatusPredicate;
-}
-
-function checkKeys(options: object, known: Set<string>, where: string): void {
-  for (const key in options) {
-    if (!known.has(key)) {
-      throw new TypeError(
-        `Cannot ${where} as '${key}' is not a known option: expected one of ${
-          [...known].join(", ")
-        }`,
-      );
-    }
-  }
-}
 
 function isRaised(raise: boolean | StatusPredicate, status: number): boolean {
   if (raise === true) return status < 200 || status >= 300;
@@ -297,7 +216,7 @@ class Exchange
   #permit: Permit | undefined;
   #deadline: Deadline | undefined;
   #onUserAbort: (() => void) | undefined;
-  #reason: "timeout" | "user" | "destroyed" | undefined;
+  #kind: "timeout" | "user" | "destroyed" | undefined;
   #waiters: (() => void)[] | undefined;
 
   readonly method: string;
@@ -317,7 +236,7 @@ class Exchange
     const { signal, timeout } = prepared;
     if (signal !== undefined) {
       if (signal.aborted) {
-        this.#reason = "user";
+        this.#kind = "user";
         this.aborted = true;
         this.reason = signal.reason;
       } else {
@@ -369,8 +288,8 @@ class Exchange
   readonly onDone = (): void => this.finish();
 
   abort(reason: "timeout" | "user" | "destroyed", error: unknown): void {
-    if (this.#reason !== undefined || this.state === "done") return;
-    this.#reason = reason;
+    if (this.#kind !== undefined || this.state === "done") return;
+    this.#kind = reason;
     this.aborted = true;
     this.reason = error;
     this.#controller?.abort(error);
@@ -424,7 +343,7 @@ class Exchange
 
   mapError(error: unknown): unknown {
     const request = this.prepared.info;
-    switch (this.#reason) {
+    switch (this.#kind) {
       case "timeout":
         return new TimeoutError(this.prepared.timeout, {
           request,
@@ -520,49 +439,15 @@ export class Session implements AsyncDisposable {
    *   negative timeout.
    */
   constructor(options: SessionOptions = {}) {
-    const where = "create session";
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot ${where} as options must be an object: received ${
-          options === null ? "null" : typeof options
-        }`,
-      );
-    }
-    checkKeys(options, SESSION_KEYS, where);
-    this.#base = options.baseUrl === undefined
-      ? undefined
-      : parseBaseUrl(options.baseUrl);
-    this.#headers = mergeHeaders({}, options.headers, where);
-    if (this.#base?.authorization && !("authorization" in this.#headers)) {
-      this.#headers.authorization = this.#base.authorization;
-    }
-    this.#timeout = options.timeout === undefined
-      ? 300_000
-      : checkTimeout(options.timeout, where);
-    this.#limit = options.limit === undefined
-      ? 100
-      : checkCount("limit", options.limit, where);
-    this.#limitPerHost = options.limitPerHost === undefined
-      ? 0
-      : checkCount("limitPerHost", options.limitPerHost, where);
-    this.#maxQueue = options.maxQueue === undefined
-      ? Infinity
-      : checkCount("maxQueue", options.maxQueue, where, true);
-    this.#raise = options.raiseForStatus === undefined
-      ? true
-      : checkRaise(options.raiseForStatus, where);
-    const adapter = options.adapter;
-    if (
-      adapter !== undefined && typeof adapter !== "function" &&
-      (typeof adapter !== "object" || adapter === null ||
-        typeof adapter.dispatch !== "function" ||
-        typeof adapter.close !== "function")
-    ) {
-      throw new TypeError(
-        `Cannot ${where} as 'adapter' must be a PoolAdapter (with dispatch and close) or a function returning one`,
-      );
-    }
-    this.#adapterOption = adapter;
+    const config = parseSessionOptions(options, "create session");
+    this.#base = config.base;
+    this.#headers = config.headers;
+    this.#timeout = config.timeout;
+    this.#limit = config.limit;
+    this.#limitPerHost = config.limitPerHost;
+    this.#maxQueue = config.maxQueue;
+    this.#raise = config.raise;
+    this.#adapterOption = config.adapter;
     this.#tracker = {
       stack: (new Error().stack ?? "").split("\n").slice(2).join("\n").trim(),
       adapter: undefined,

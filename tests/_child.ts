@@ -51,3 +51,27 @@ export function runScript(
     });
   });
 }
+
+/**
+ * Run tests/fixtures/lifecycle.ts in `mode` against `url`, and check that it
+ * exited by itself with code 0 within 20 s: far above a normal exit, far
+ * below the 120 s keep-alive a ref'd socket would wait for.
+ */
+export async function runLifecycleFixture(
+  mode: string,
+  url: string,
+): Promise<ChildOutcome> {
+  const outcome = await runScript(
+    import.meta.url,
+    "./fixtures/lifecycle.ts",
+    [mode, url],
+    20_000,
+  );
+  if (outcome.killed) {
+    throw new Error(`child still running after 20 s:\n${outcome.stderr}`);
+  }
+  if (outcome.code !== 0) {
+    throw new Error(`child exited with ${outcome.code}:\n${outcome.stderr}`);
+  }
+  return outcome;
+}

@@ -13,7 +13,7 @@ import {
   SessionContainer,
   SessionRegistry,
 } from "../mod.ts";
-import { runScript } from "./_child.ts";
+import { runLifecycleFixture } from "./_child.ts";
 import { startServer } from "./_server.ts";
 import { delay, runtime, test, waitFor } from "./_test.ts";
 
@@ -298,7 +298,16 @@ test("Container: bad options throw at construction", () => {
     () => new Api({ idleDelay: "1" as unknown as number }),
     TypeError,
   );
-  assert.throws(() => new Api({ limit: -1 }), RangeError);
+  assert.throws(
+    () => new Api({ limit: -1 }),
+    (error) =>
+      error instanceof RangeError &&
+      /^Cannot create session container as 'limit'/.test(error.message),
+  );
+  assert.throws(
+    () => new Api("x" as unknown as ContainerOptions),
+    /options must be an object: received string/,
+  );
   assert.throws(() => new Api({ baseUrl: "ftp://x" }), TypeError);
   assert.throws(
     () => new Api({ session: new Session(), timeout: 5 }),
@@ -312,14 +321,10 @@ test("Container: bad options throw at construction", () => {
 
 test("Container: the idle delay does not keep the process alive", async () => {
   await using server = await startServer({ keepAliveTimeout: 120_000 });
-  const outcome = await runScript(
-    import.meta.url,
-    "./fixtures/lifecycle.ts",
-    ["container", `${server.url}/hello`],
-    20_000,
+  const outcome = await runLifecycleFixture(
+    "container",
+    `${server.url}/hello`,
   );
-  assert.ok(!outcome.killed, `child still running after 20 s`);
-  assert.equal(outcome.code, 0, outcome.stderr);
   assert.match(outcome.stdout, /container: returning during the idle delay/);
 });
 

@@ -1,0 +1,178 @@
+/**
+ * Checks of session and request options, shared by `Session`,
+ * `SessionContainer` and `SessionRegistry`.
+ *
+ * @module
+ */
+import { type HeaderRecord, mergeHeaders } from "./headers.ts";
+import { MAX_TIMER } from "./_timers.ts";
+import { parseBaseUrl, type Target } from "./url.ts";
+import type { SessionOptions, StatusPredicate } from "./session.ts";
+
+const SESSION_KEYS = new Set([
+  "baseUrl",
+  "headers",
+  "timeout",
+  "limit",
+  "limitPerHost",
+  "maxQueue",
+  "raiseForStatus",
+  "adapter",
+]);
+export const REQUEST_KEYS = new Set([
+  "params",
+  "headers",
+  "json",
+  "body",
+  "signal",
+  "timeout",
+  "raiseForStatus",
+  "priority",
+]);
+
+/** Session options, checked and with their defaults. */
+export interface SessionConfig {
+  base: Target | undefined;
+  headers: HeaderRecord;
+  timeout: number;
+  limit: number;
+  limitPerHost: number;
+  maxQueue: number;
+  raise: boolean | StatusPredicate;
+  adapter: SessionOptions["adapter"];
+}
+
+/** Throw a TypeError unless `options` is an object. */
+export function checkObject(options: unknown, where: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot ${where} as options must be an object: received ${
+        options === null ? "null" : typeof options
+      }`,
+    );
+  }
+}
+
+/**
+ * Check `options` as `new Session()` does and fill in the defaults.
+ *
+ * @throws {TypeError | RangeError} naming `where` and the bad option.
+ */
+export function parseSessionOptions(
+  options: SessionOptions,
+  where: string,
+): SessionConfig {
+  checkObject(options, where);
+  checkKeys(options, SESSION_KEYS, where);
+  const base = options.baseUrl === undefined
+    ? undefined
+    : parseBaseUrl(options.baseUrl);
+  const headers = mergeHeaders({}, options.headers, where);
+  if (base?.authorization && !("authorization" in headers)) {
+    headers.authorization = base.authorization;
+  }
+  const adapter = options.adapter;
+  if (
+    adapter !== undefined && typeof adapter !== "function" &&
+    (typeof adapter !== "object" || adapter === null ||
+      typeof adapter.dispatch !== "function" ||
+      typeof adapter.close !== "function")
+  ) {
+    throw new TypeError(
+      `Cannot ${where} as 'adapter' must be a PoolAdapter (with dispatch and close) or a function returning one`,
+    );
+  }
+  return {
+    base,
+    headers,
+    timeout: options.timeout === undefined
+      ? 300_000
+      : checkTimeout(options.timeout, where),
+    limit: options.limit === undefined
+      ? 100
+      : checkCount("limit", options.limit, where),
+    limitPerHost: options.limitPerHost === undefined
+      ? 0
+      : checkCount("limitPerHost", options.limitPerHost, where),
+    maxQueue: options.maxQueue === undefined
+      ? Infinity
+      : checkCount("maxQueue", options.maxQueue, where, true),
+    raise: options.raiseForStatus === undefined
+      ? true
+      : checkRaise(options.raiseForStatus, where),
+    adapter,
+  };
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value);
+}
+
+function checkCount(
+  name: string,
+  value: unknown,
+  where: string,
+  infinite = false,
+): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${where} as '${name}' must be a number: received ${typeof value}`,
+    );
+  }
+  if (!(infinite && value === Infinity) && (!isInteger(value) || value < 0)) {
+    throw new RangeError(
+      `Cannot ${where} as '${name}' must be a non-negative integer${
+        infinite ? " or Infinity" : ""
+      }: current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+export function checkTimeout(value: unknown, where: string): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${where} as 'timeout' must be a number of milliseconds: received ${typeof value}`,
+    );
+  }
+  if (Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${where} as 'timeout' must be a non-negative number of milliseconds: current value is ${value}`,
+    );
+  }
+  if (value === Infinity) return 0;
+  if (value > MAX_TIMER) {
+    throw new RangeError(
+      `Cannot ${where} as 'timeout' must be at most ${MAX_TIMER} ms (use 0 or Infinity for none): current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+export function checkRaise(
+  value: unknown,
+  where: string,
+): boolean | StatusPredicate {
+  if (typeof value !== "boolean" && typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${where} as 'raiseForStatus' must be a boolean or a function: received ${typeof value}`,
+    );
+  }
+  return value as boolean | StatusPredicate;
+}
+
+export function checkKeys(
+  options: object,
+  known: Set<string>,
+  where: string,
+): void {
+  for (const key in options) {
+    if (!known.has(key)) {
+      throw new TypeError(
+        `Cannot ${where} as '${key}' is not a known option: expected one of ${
+          [...known].join(", ")
+        }`,
+      );
+    }
+  }
+}
