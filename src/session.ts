@@ -177,6 +177,23 @@ const unclosed = new FinalizationRegistry<Tracker>((tracker) => {
   tracker.adapter?.close().catch(() => {});
 });
 
+// Resolved request URLs kept per session (cleared when full).
+const TARGET_CACHE = 256;
+
+function withUrl(target: Target): Target {
+  target.url = target.origin + target.path;
+  return target;
+}
+
+// Methods that need neither the token check nor upper-casing.
+const METHODS = new Map<unknown, string>();
+for (
+  const method of ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+) {
+  METHODS.set(method, method);
+  METHODS.set(method.toLowerCase(), method);
+}
+
 function isRaised(raise: boolean | StatusPredicate, status: number): boolean {
   if (raise === true) return status < 200 || status >= 300;
   if (raise === false) return false;
@@ -222,6 +239,7 @@ class Exchange
   readonly method: string;
   readonly origin: string;
   readonly path: string;
+  readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: AdapterBody;
 
@@ -231,6 +249,7 @@ class Exchange
     this.method = prepared.method;
     this.origin = prepared.target.origin;
     this.path = prepared.target.path;
+    this.url = prepared.target.url!;
     this.headers = prepared.headers as Record<string, string>;
     this.body = prepared.body;
     const { signal, timeout } = prepared;
@@ -425,6 +444,7 @@ export class Session implements AsyncDisposable {
   #adapter: PoolAdapter | undefined;
   #limiter: Limiter | undefined;
   #live = new Set<Exchange>();
+  #targets = new Map<string, Target>();
   #closed = false;
   #closing: Promise<void> | undefined;
   #tracker: Tracker;
@@ -866,24 +886,41 @@ export class Session implements AsyncDisposable {
     });
   }
 
+  // The same relative paths come back again and again: resolve each once
+  // (bounded), so every request to it also shares one URL string.
+  #resolve(url: string | URL): Target {
+    if (typeof url !== "string") return withUrl(resolveTarget(url, this.#base));
+    const targets = this.#targets;
+    let target = targets.get(url);
+    if (target === undefined) {
+      target = withUrl(resolveTarget(url, this.#base));
+      if (targets.size >= TARGET_CACHE) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  }
+
   #prepare(
     methodInput: string,
     url: string | URL,
     options: RequestOptions | undefined,
   ): Prepared {
     const where = "send request";
-    if (
-      typeof methodInput !== "string" ||
-      !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(methodInput)
-    ) {
-      throw new TypeError(
-        `Cannot ${where} as the method ${
-          JSON.stringify(methodInput)
-        } is not a valid HTTP token`,
-      );
+    let method = METHODS.get(methodInput);
+    if (method === undefined) {
+      if (
+        typeof methodInput !== "string" ||
+        !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(methodInput)
+      ) {
+        throw new TypeError(
+          `Cannot ${where} as the method ${
+            JSON.stringify(methodInput)
+          } is not a valid HTTP token`,
+        );
+      }
+      method = methodInput.toUpperCase();
     }
-    const method = methodInput.toUpperCase();
-    let target = resolveTarget(url, this.#base);
+    let target = this.#resolve(url);
     let headers = this.#headers;
     let body: AdapterBody = null;
     let signal: AbortSignal | undefined;
@@ -898,7 +935,10 @@ export class Session implements AsyncDisposable {
       }
       checkKeys(options, REQUEST_KEYS, where);
       if (options.params !== undefined) {
-        target = { ...target, path: appendParams(target.path, options.params) };
+        const path = appendParams(target.path, options.params);
+        if (path !== target.path) {
+          target = { ...target, path, url: target.origin + path };
+        }
       }
       if (options.headers !== undefined) {
         headers = mergeHeaders(headers, options.headers, where);
@@ -954,7 +994,7 @@ export class Session implements AsyncDisposable {
     ) {
       headers = { ...headers, authorization: target.authorization };
     }
-    const info: RequestInfo = { method, url: target.origin + target.path };
+    const info: RequestInfo = { method, url: target.url! };
     return {
       method,
       target,

@@ -42,6 +42,8 @@ export interface Target {
   path: string;
   /** `authorization` header derived from URL user info, if any. */
   authorization?: string;
+  /** `origin + path`, made once (the same string each time helps the runtimes' URL caches). */
+  url?: string;
 }
 
 const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;

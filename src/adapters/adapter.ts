@@ -50,6 +50,8 @@ export interface AdapterRequest {
   readonly origin: string;
   /** Path and query, starting with "/". */
   readonly path: string;
+  /** `origin + path`. */
+  readonly url: string;
   /** Final headers, lower-case names. Do not modify. */
   readonly headers: Readonly<Record<string, string>>;
   /** The body, or `null`. */

@@ -111,7 +111,7 @@ export function fetchDispatch(
   request: AdapterRequest,
   extra?: Record<string, unknown>,
 ): Promise<AdapterResponse> {
-  const url = request.origin + request.path;
+  const url = request.url;
   // Only what differs from fetch's defaults: each init field costs the
   // runtime a conversion.
   const init: RequestInit & Record<string, unknown> = {

@@ -154,7 +154,7 @@ export class MockAdapter implements PoolAdapter {
    * @returns The canned response.
    */
   async dispatch(request: AdapterRequest): Promise<AdapterResponse> {
-    const url = request.origin + request.path;
+    const url = request.url;
     const recorded: MockRequest = {
       method: request.method,
       url,

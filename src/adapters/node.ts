@@ -210,7 +210,7 @@ class UndiciResponse implements AdapterResponse {
     this.status = data.statusCode;
     this.statusText = (data as { statusText?: string }).statusText ||
       reasonPhrase(data.statusCode);
-    this.url = request.origin + request.path;
+    this.url = request.url;
     this.#rawHeaders = data.headers;
     const body = data.body;
     this.#body = body;
