@@ -7,7 +7,14 @@
 import { type HeaderRecord, mergeHeaders } from "./headers.ts";
 import { MAX_TIMER } from "./_timers.ts";
 import { parseBaseUrl, type Target } from "./url.ts";
-import type { SessionOptions, StatusPredicate } from "./session.ts";
+import type {
+  SessionOptions,
+  StatusPredicate,
+  TimeoutOptions,
+} from "./session.ts";
+import type { Middleware } from "./middleware.ts";
+import type { SessionEvent } from "./events.ts";
+import { DEFAULT_RETRY, parseRetry, type RetryPolicy } from "./retry.ts";
 
 const SESSION_KEYS = new Set([
   "baseUrl",
@@ -18,6 +25,9 @@ const SESSION_KEYS = new Set([
   "maxQueue",
   "raiseForStatus",
   "adapter",
+  "retry",
+  "middleware",
+  "observe",
 ]);
 export const REQUEST_KEYS = new Set([
   "params",
@@ -28,13 +38,25 @@ export const REQUEST_KEYS = new Set([
   "timeout",
   "raiseForStatus",
   "priority",
+  "retry",
 ]);
 
 /** Session options, checked and with their defaults. */
+/** Checked timeouts in ms; 0 means none. */
+export interface Timeouts {
+  total: number;
+  connect: number;
+  headers: number;
+  bodyIdle: number;
+}
+
 export interface SessionConfig {
   base: Target | undefined;
   headers: HeaderRecord;
-  timeout: number;
+  timeouts: Timeouts;
+  retry: RetryPolicy;
+  middleware: readonly Middleware[];
+  observe: ((event: SessionEvent) => void) | undefined;
   limit: number;
   limitPerHost: number;
   maxQueue: number;
@@ -85,9 +107,12 @@ export function parseSessionOptions(
   return {
     base,
     headers,
-    timeout: options.timeout === undefined
-      ? 300_000
-      : checkTimeout(options.timeout, where),
+    timeouts: parseTimeouts(options.timeout, DEFAULT_TIMEOUTS, where),
+    retry: options.retry === undefined
+      ? DEFAULT_RETRY
+      : parseRetry(options.retry, where),
+    middleware: checkMiddleware(options.middleware, where),
+    observe: checkObserve(options.observe, where),
     limit: options.limit === undefined
       ? 100
       : checkCount("limit", options.limit, where),
@@ -102,6 +127,78 @@ export function parseSessionOptions(
       : checkRaise(options.raiseForStatus, where),
     adapter,
   };
+}
+
+const DEFAULT_TIMEOUTS: Timeouts = {
+  total: 300_000,
+  connect: 0,
+  headers: 0,
+  bodyIdle: 0,
+};
+const TIMEOUT_KEYS = new Set(["total", "connect", "headers", "bodyIdle"]);
+
+/** A `timeout` option over `base`: a number is the total; an object sets phases. */
+export function parseTimeouts(
+  value: number | TimeoutOptions | undefined,
+  base: Timeouts,
+  where: string,
+): Timeouts {
+  if (value === undefined) return base;
+  if (typeof value === "number") {
+    return { ...base, total: checkTimeout(value, where) };
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `Cannot ${where} as 'timeout' must be a number of milliseconds or an object with total, connect, headers and bodyIdle: received ${
+        value === null ? "null" : typeof value
+      }`,
+    );
+  }
+  const timeouts = { ...base };
+  for (const key in value) {
+    if (!TIMEOUT_KEYS.has(key)) {
+      throw new TypeError(
+        `Cannot ${where} as 'timeout.${key}' is not a known phase: expected one of ${
+          [...TIMEOUT_KEYS].join(", ")
+        }`,
+      );
+    }
+    const limit = value[key as keyof TimeoutOptions];
+    if (limit !== undefined) {
+      timeouts[key as keyof Timeouts] = checkTimeout(
+        limit,
+        where,
+        `timeout.${key}`,
+      );
+    }
+  }
+  return timeouts;
+}
+
+function checkMiddleware(value: unknown, where: string): Middleware[] {
+  if (value === undefined) return [];
+  if (
+    !Array.isArray(value) ||
+    value.some((item) => typeof item !== "function")
+  ) {
+    throw new TypeError(
+      `Cannot ${where} as 'middleware' must be an array of functions (request, next) => response`,
+    );
+  }
+  return [...value];
+}
+
+function checkObserve(
+  value: unknown,
+  where: string,
+): ((event: SessionEvent) => void) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${where} as 'observe' must be a function: received ${typeof value}`,
+    );
+  }
+  return value as (event: SessionEvent) => void;
 }
 
 function isInteger(value: unknown): value is number {
@@ -129,21 +226,25 @@ function checkCount(
   return value;
 }
 
-export function checkTimeout(value: unknown, where: string): number {
+export function checkTimeout(
+  value: unknown,
+  where: string,
+  name = "timeout",
+): number {
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot ${where} as 'timeout' must be a number of milliseconds: received ${typeof value}`,
+      `Cannot ${where} as '${name}' must be a number of milliseconds: received ${typeof value}`,
     );
   }
   if (Number.isNaN(value) || value < 0) {
     throw new RangeError(
-      `Cannot ${where} as 'timeout' must be a non-negative number of milliseconds: current value is ${value}`,
+      `Cannot ${where} as '${name}' must be a non-negative number of milliseconds: current value is ${value}`,
     );
   }
   if (value === Infinity) return 0;
   if (value > MAX_TIMER) {
     throw new RangeError(
-      `Cannot ${where} as 'timeout' must be at most ${MAX_TIMER} ms (use 0 or Infinity for none): current value is ${value}`,
+      `Cannot ${where} as '${name}' must be at most ${MAX_TIMER} ms (use 0 or Infinity for none): current value is ${value}`,
     );
   }
   return value;

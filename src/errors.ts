@@ -161,13 +161,37 @@ export class HttpError extends SessionError {
 }
 
 /**
- * A request that did not finish within its `timeout`.
+ * Which limit a {@linkcode TimeoutError} exceeded: the whole request
+ * (`total`, retries included), opening the connection (`connect`), waiting
+ * for the response headers (`headers`) or a gap between body chunks
+ * (`bodyIdle`).
+ *
+ * @example
+ * ```ts
+ * import type { TimeoutPhase } from "@x/sessions";
+ * const phase: TimeoutPhase = "headers";
+ * ```
+ */
+export type TimeoutPhase = "total" | "connect" | "headers" | "bodyIdle";
+
+const PHASE_MESSAGES: Record<TimeoutPhase, string> = {
+  total: "Request timed out after",
+  connect: "Request timed out: no connection within",
+  headers: "Request timed out: no response headers within",
+  bodyIdle: "Request timed out: no body data for",
+};
+
+/**
+ * A request that did not finish within one of its timeouts; `phase` says
+ * which.
  *
  * @example
  * ```ts
  * import { TimeoutError } from "@x/sessions";
  * const error = new TimeoutError(50, { request: { method: "GET", url: "http://a.test/" } });
  * console.log(error.message); // "Request timed out after 50 ms: GET http://a.test/"
+ * const idle = new TimeoutError(20, { phase: "bodyIdle" });
+ * console.log(idle.phase, idle.message); // "bodyIdle" "Request timed out: no body data for 20 ms"
  * ```
  */
 export class TimeoutError extends SessionError {
@@ -175,20 +199,35 @@ export class TimeoutError extends SessionError {
   static override readonly brand: symbol = brands.timeout;
   /** The limit that was exceeded, in milliseconds. */
   readonly timeout: number;
+  /** Which limit was exceeded. */
+  readonly phase: TimeoutPhase;
 
   /**
    * Create a timeout error.
    *
    * @param timeout The limit in milliseconds.
-   * @param options The request and the underlying `cause`.
+   * @param options The request, the underlying `cause`, the `phase`
+   *   (default `"total"`) and an optional `detail` added to the message.
    */
   constructor(
     timeout: number,
-    options: { request?: RequestInfo; cause?: unknown } = {},
+    options: {
+      request?: RequestInfo;
+      cause?: unknown;
+      phase?: TimeoutPhase;
+      detail?: string;
+    } = {},
   ) {
-    super(`Request timed out after ${timeout} ms`, options);
+    const phase = options.phase ?? "total";
+    super(
+      `${PHASE_MESSAGES[phase] ?? PHASE_MESSAGES.total} ${timeout} ms${
+        options.detail ? ` (${options.detail})` : ""
+      }`,
+      options,
+    );
     this.name = "TimeoutError";
     this.timeout = timeout;
+    this.phase = phase;
     Object.defineProperty(this, brands.timeout, { value: true });
   }
 }

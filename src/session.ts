@@ -16,10 +16,21 @@ import { defaultAdapter } from "./adapters/default.ts";
 import {
   checkKeys,
   checkRaise,
-  checkTimeout,
   parseSessionOptions,
+  parseTimeouts,
   REQUEST_KEYS,
+  type Timeouts,
 } from "./_options.ts";
+import { MAX_TIMER } from "./_timers.ts";
+import { type Emit, emitter, type SessionEvent } from "./events.ts";
+import { type Middleware, runChain, SessionRequest } from "./middleware.ts";
+import {
+  IDEMPOTENT,
+  parseRetry,
+  parseRetryAfter,
+  type RetryOptions,
+  type RetryPolicy,
+} from "./retry.ts";
 import {
   addDeadline,
   cancelDeadline,
@@ -34,6 +45,7 @@ import {
   SessionClosedError,
   SessionError,
   TimeoutError,
+  type TimeoutPhase,
 } from "./errors.ts";
 import {
   type HeaderRecord,
@@ -94,11 +106,30 @@ export interface SessionOptions {
   /** Headers sent with every request; request headers are merged over them. */
   headers?: HeadersInput;
   /**
-   * Time for a whole request, from the call until the body is read
-   * (queueing included), in milliseconds. `0` or `Infinity` means none.
-   * @default 300_000
+   * Time limits in milliseconds. A number limits the whole request, from
+   * the call until the body is read (queueing and retries included); an
+   * object also limits phases: `{ total, connect, headers, bodyIdle }` (see
+   * {@linkcode TimeoutOptions}). `0` or `Infinity` means none.
+   * @default { total: 300_000 }
    */
-  timeout?: number;
+  timeout?: number | TimeoutOptions;
+  /**
+   * Retries: a number of retries, or a policy (see
+   * {@linkcode RetryOptions}). `0` turns them off. A kept-alive connection
+   * the server closed is always retried once for idempotent requests.
+   * @default { limit: 2 } (idempotent methods; 408, 413, 429, 500, 502, 503, 504 and network errors)
+   */
+  retry?: number | RetryOptions;
+  /**
+   * Functions around every exchange, outermost first (see
+   * {@linkcode Middleware}).
+   */
+  middleware?: readonly Middleware[];
+  /**
+   * Called with an event for each step of every exchange (see
+   * {@linkcode SessionEvent}).
+   */
+  observe?: (event: SessionEvent) => void;
   /**
    * Maximum simultaneous connections over all hosts; `0` means no limit.
    * Requests over it wait in a queue.
@@ -130,6 +161,32 @@ export interface SessionOptions {
 }
 
 /**
+ * Time limits by phase, in milliseconds; `0` or `Infinity` means none.
+ *
+ * On Node each phase is measured exactly. Deno and Bun do not report when
+ * a connection is made, so there `connect` is enforced only together with
+ * `headers`: the time to the response headers is limited to
+ * `connect + headers` (which is never exceeded unless one of the two was).
+ *
+ * @example
+ * ```ts
+ * import { Session, type TimeoutOptions } from "@x/sessions";
+ * const timeout: TimeoutOptions = { total: 30_000, connect: 2_000, headers: 10_000, bodyIdle: 5_000 };
+ * await using session = new Session({ timeout });
+ * ```
+ */
+export interface TimeoutOptions {
+  /** The whole request: queueing, every attempt, the waits between them and reading the body. @default 300_000 */
+  total?: number;
+  /** Opening a connection (TCP and TLS). */
+  connect?: number;
+  /** From sending the request until the response headers arrive. */
+  headers?: number;
+  /** The longest gap between two chunks of the body while it is read. */
+  bodyIdle?: number;
+}
+
+/**
  * Options of one request. Durations are in milliseconds.
  *
  * @example
@@ -152,8 +209,13 @@ export interface RequestOptions {
   body?: BodyInit | null;
   /** Aborts the request; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Overrides the session's `timeout` for this request. */
-  timeout?: number;
+  /**
+   * Overrides the session's `timeout` for this request: a number replaces
+   * the total; an object replaces the phases it names.
+   */
+  timeout?: number | TimeoutOptions;
+  /** Overrides the session's `retry` policy (the fields given) for this request. */
+  retry?: number | RetryOptions;
   /** Overrides the session's `raiseForStatus` for this request. */
   raiseForStatus?: boolean | StatusPredicate;
   /** Queue priority when over the limits: higher goes first. @default 0 */
@@ -194,6 +256,22 @@ for (
   METHODS.set(method.toLowerCase(), method);
 }
 
+function checkMethod(input: unknown, where: string): string {
+  const known = METHODS.get(input);
+  if (known !== undefined) return known;
+  if (
+    typeof input !== "string" ||
+    !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(input)
+  ) {
+    throw new TypeError(
+      `Cannot ${where} as the method ${
+        JSON.stringify(input)
+      } is not a valid HTTP token`,
+    );
+  }
+  return input.toUpperCase();
+}
+
 function isRaised(raise: boolean | StatusPredicate, status: number): boolean {
   if (raise === true) return status < 200 || status >= 300;
   if (raise === false) return false;
@@ -205,54 +283,59 @@ interface Prepared {
   target: Target;
   headers: HeaderRecord;
   body: AdapterBody;
+  /** Makes the body again for a retry; `undefined` for a one-shot stream. */
+  replay: (() => AdapterBody) | undefined;
   info: RequestInfo;
   signal: AbortSignal | undefined;
-  timeout: number;
+  timeouts: Timeouts;
   priority: number;
   raise: boolean | StatusPredicate;
+  retry: RetryPolicy;
+}
+
+/** What one attempt sends. */
+interface Parts {
+  method: string;
+  target: Target;
+  headers: HeaderRecord;
+  body: AdapterBody;
+  replay: (() => AdapterBody) | undefined;
+  info: RequestInfo;
 }
 
 type State = "pending" | "unread" | "reading" | "done";
+type AbortKind = "timeout" | "user" | "destroyed";
 
-/** One request from call to body end: timer, abort, permit and close() bookkeeping. */
-// The exchange is also the request the adapter gets (one object fewer per
-// request than a separate AdapterRequest).
-class Exchange
-  implements BodyOwner, DeadlineTarget, AbortSource, AdapterRequest {
+const now = () => performance.now();
+const NO_BODY = () => null;
+
+/**
+ * One request as the user made it, from the call until the body the user
+ * got is finished: the total timeout, the user's signal and the retries.
+ * Each attempt is an {@linkcode Exchange}.
+ */
+class Call implements AbortSource, DeadlineTarget {
+  readonly prepared: Prepared;
+  readonly emit: Emit | undefined;
+  aborted = false;
+  reason: unknown = undefined;
+  current: Exchange | undefined;
+  staleRetried = false;
   // Made on first use of `signal`: a real AbortSignal costs microseconds on
   // Node, where the adapter takes this object itself (see AbortSource).
   #controller: AbortController | undefined;
-  aborted = false;
-  reason: unknown = undefined;
   #abortListeners: (() => void)[] | undefined;
-  readonly prepared: Prepared;
-  state: State = "pending";
-  discarded: unknown = undefined;
-  raw: AdapterResponse | undefined;
-  #session: Session;
-  #permit: Permit | undefined;
-  #deadline: Deadline | undefined;
+  #kind: AbortKind | undefined;
   #onUserAbort: (() => void) | undefined;
-  #kind: "timeout" | "user" | "destroyed" | undefined;
-  #waiters: (() => void)[] | undefined;
+  #deadline: Deadline | undefined;
+  #live = 0;
+  #settled = false;
+  #ended = false;
 
-  readonly method: string;
-  readonly origin: string;
-  readonly path: string;
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: AdapterBody;
-
-  constructor(session: Session, prepared: Prepared) {
-    this.#session = session;
+  constructor(prepared: Prepared, emit: Emit | undefined) {
     this.prepared = prepared;
-    this.method = prepared.method;
-    this.origin = prepared.target.origin;
-    this.path = prepared.target.path;
-    this.url = prepared.target.url!;
-    this.headers = prepared.headers as Record<string, string>;
-    this.body = prepared.body;
-    const { signal, timeout } = prepared;
+    this.emit = emit;
+    const { signal } = prepared;
     if (signal !== undefined) {
       if (signal.aborted) {
         this.#kind = "user";
@@ -263,25 +346,20 @@ class Exchange
         signal.addEventListener("abort", this.#onUserAbort, { once: true });
       }
     }
-    if (timeout > 0) {
-      this.#deadline = addDeadline(timeout, this);
-    }
+    const total = prepared.timeouts.total;
+    if (total > 0) this.#deadline = addDeadline(total, this);
+  }
+
+  /** Milliseconds left of the total timeout (Infinity without one). */
+  remaining(): number {
+    const deadline = this.#deadline;
+    return deadline === undefined ? Infinity : deadline.at - now();
   }
 
   onDeadline(): void {
     this.#deadline = undefined;
-    this.abort(
-      "timeout",
-      new TimeoutError(this.prepared.timeout, { request: this.prepared.info }),
-    );
-  }
-
-  set permit(permit: Permit) {
-    this.#permit = permit;
-  }
-
-  get abortSource(): AbortSource {
-    return this;
+    const { timeouts, info } = this.prepared;
+    this.abort("timeout", new TimeoutError(timeouts.total, { request: info }));
   }
 
   get signal(): AbortSignal {
@@ -304,25 +382,219 @@ class Exchange
     if (index !== -1) listeners.splice(index, 1);
   }
 
-  readonly onDone = (): void => this.finish();
-
-  abort(reason: "timeout" | "user" | "destroyed", error: unknown): void {
-    if (this.#kind !== undefined || this.state === "done") return;
-    this.#kind = reason;
+  abort(kind: AbortKind, error: unknown): void {
+    if (this.#kind !== undefined || this.#ended) return;
+    this.#kind = kind;
     this.aborted = true;
     this.reason = error;
     this.#controller?.abort(error);
+    this.current?.onAbort(error);
+    const listeners = this.#abortListeners;
+    if (listeners !== undefined) {
+      this.#abortListeners = undefined;
+      for (const listener of listeners) listener();
+    }
+  }
+
+  attach(exchange: Exchange): void {
+    this.#live++;
+    this.current = exchange;
+  }
+
+  detach(): void {
+    if (--this.#live === 0 && this.#settled) this.#end();
+  }
+
+  /** The user got the response (or the error): end once its body is done. */
+  settle(): void {
+    this.#settled = true;
+    if (this.#live === 0) this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+    if (this.#onUserAbort !== undefined) {
+      this.prepared.signal!.removeEventListener("abort", this.#onUserAbort);
+    }
+  }
+
+  /** Wait `ms` before a retry; rejects at once if the call is aborted. */
+  sleep(ms: number): Promise<void> {
+    if (this.aborted) return Promise.reject(this.mapError(this.reason));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(this.mapError(this.reason));
+      };
+      const timer = setTimeout(() => {
+        this.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      this.addEventListener("abort", onAbort);
+    });
+  }
+
+  mapError(error: unknown, request: RequestInfo = this.prepared.info): unknown {
+    switch (this.#kind) {
+      case "timeout":
+        return this.reason;
+      case "user":
+        return this.prepared.signal!.reason;
+      case "destroyed":
+        return new SessionClosedError(
+          "Session was destroyed while the request ran",
+          { request, cause: error },
+        );
+    }
+    if (error instanceof QueueFullError && error.request === undefined) {
+      return new QueueFullError(error.maxQueue, { request });
+    }
+    if (error instanceof SessionError) return error;
+    const code = errorCode(error);
+    const { timeouts } = this.prepared;
+    if (code === "UND_ERR_CONNECT_TIMEOUT" && timeouts.connect > 0) {
+      return new TimeoutError(timeouts.connect, {
+        request,
+        cause: error,
+        phase: "connect",
+      });
+    }
+    if (code === "UND_ERR_BODY_TIMEOUT" && timeouts.bodyIdle > 0) {
+      return new TimeoutError(timeouts.bodyIdle, {
+        request,
+        cause: error,
+        phase: "bodyIdle",
+      });
+    }
+    return new NetworkError(`Request failed (${describeCause(error)})`, {
+      request,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * One attempt: permit, phase timers and close() bookkeeping, from sending
+ * until its body is finished. It is also the request the adapter gets (one
+ * object fewer per request than a separate AdapterRequest).
+ */
+class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
+  readonly call: Call;
+  readonly parts: Parts;
+  readonly attempt: number;
+  state: State = "pending";
+  discarded: unknown = undefined;
+  raw: AdapterResponse | undefined;
+  reused: boolean | undefined = undefined;
+  #session: Session;
+  #permit: Permit | undefined;
+  #deadline: Deadline | undefined;
+  #phase: { phase: TimeoutPhase; limit: number; detail?: string } | undefined;
+  #waiters: (() => void)[] | undefined;
+  #failed: unknown = undefined;
+  // Times (performance.now()) kept only when someone observes events.
+  #created = 0;
+  #sent = 0;
+  #headersAt = 0;
+
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: AdapterBody;
+  readonly connectTimeout: number;
+  readonly bodyIdleTimeout: number;
+
+  constructor(session: Session, call: Call, parts: Parts, attempt: number) {
+    this.#session = session;
+    this.call = call;
+    this.parts = parts;
+    this.attempt = attempt;
+    this.method = parts.method;
+    this.origin = parts.target.origin;
+    this.path = parts.target.path;
+    this.url = parts.target.url!;
+    this.headers = parts.headers as Record<string, string>;
+    this.body = parts.body;
+    const { timeouts } = call.prepared;
+    this.connectTimeout = timeouts.connect;
+    this.bodyIdleTimeout = timeouts.bodyIdle;
+    if (call.emit !== undefined) this.#created = now();
+    call.attach(this);
+  }
+
+  get signal(): AbortSignal {
+    return this.call.signal;
+  }
+
+  get abortSource(): AbortSource {
+    return this.call;
+  }
+
+  set permit(permit: Permit) {
+    this.#permit = permit;
+  }
+
+  readonly onDone = (error?: unknown): void => this.finish(error);
+
+  /** Sent to the adapter: start the headers timer, tell observers. */
+  sent(connectHandled: boolean): void {
+    const { connect, headers } = this.call.prepared.timeouts;
+    if (headers > 0) {
+      if (connect > 0 && !connectHandled) {
+        // The runtime does not say when the connection is made: bound the
+        // two phases together (never fires before one of them is exceeded).
+        this.#startPhase(
+          "headers",
+          connect + headers,
+          `connect ${connect} ms + headers ${headers} ms: this runtime does not report when a connection is made`,
+        );
+      } else {
+        this.#startPhase("headers", headers);
+      }
+    }
+    const emit = this.call.emit;
+    if (emit !== undefined) {
+      this.#sent = now();
+      const { info } = this.parts;
+      emit({
+        type: "request",
+        method: info.method,
+        url: info.url,
+        attempt: this.attempt,
+      });
+    }
+  }
+
+  #startPhase(phase: TimeoutPhase, limit: number, detail?: string): void {
+    this.#phase = { phase, limit, detail };
+    this.#deadline = addDeadline(limit, this);
+  }
+
+  onDeadline(): void {
+    this.#deadline = undefined;
+    const phase = this.#phase!;
+    this.call.abort(
+      "timeout",
+      new TimeoutError(phase.limit, {
+        request: this.parts.info,
+        phase: phase.phase,
+        detail: phase.detail,
+      }),
+    );
+  }
+
+  /** The call was aborted. */
+  onAbort(error: unknown): void {
     if (this.state === "unread" && this.raw !== undefined) {
       // Nobody started reading: the request is over, so free its
       // connection now (fetch-based runtimes would otherwise hold it).
       this.discarded = this.mapError(error);
       this.touch();
       this.raw.dump().catch(() => {}).then(() => this.finish());
-    }
-    const listeners = this.#abortListeners;
-    if (listeners !== undefined) {
-      this.#abortListeners = undefined;
-      for (const listener of listeners) listener();
     }
   }
 
@@ -332,18 +604,78 @@ class Exchange
 
   responded(raw: AdapterResponse): void {
     this.raw = raw;
+    if (this.#deadline !== undefined) {
+      cancelDeadline(this.#deadline);
+      this.#deadline = undefined;
+    }
     if (this.state === "pending") this.#set("unread");
+    const emit = this.call.emit;
+    if (emit !== undefined) {
+      this.#headersAt = now();
+      const { info } = this.parts;
+      emit({
+        type: "response",
+        method: info.method,
+        url: info.url,
+        attempt: this.attempt,
+        status: raw.status,
+        reused: this.reused,
+        timings: this.#timings(),
+      });
+    }
   }
 
-  finish(): void {
+  finish(error?: unknown): void {
     if (this.state === "done") return;
     if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
-    if (this.#onUserAbort !== undefined) {
-      this.prepared.signal!.removeEventListener("abort", this.#onUserAbort);
-    }
     this.#permit?.release();
     this.#session._forget(this);
     this.#set("done");
+    this.call.detach();
+    const emit = this.call.emit;
+    if (emit !== undefined) {
+      const failed = error ?? this.#failed;
+      const { info } = this.parts;
+      const base = {
+        method: info.method,
+        url: info.url,
+        attempt: this.attempt,
+        reused: this.reused,
+        timings: this.#timings(),
+      };
+      if (failed !== undefined) {
+        emit({
+          type: "error",
+          ...base,
+          error: failed instanceof SessionError
+            ? failed
+            : this.mapError(failed),
+          status: this.raw?.status,
+        });
+      } else {
+        emit({ type: "end", ...base, status: this.raw?.status ?? 0 });
+      }
+    }
+  }
+
+  #timings(): {
+    queued: number;
+    headers?: number;
+    body?: number;
+    total: number;
+  } {
+    const end = now();
+    const sent = this.#sent || end;
+    const headersAt = this.#headersAt;
+    const timings: {
+      queued: number;
+      headers?: number;
+      body?: number;
+      total: number;
+    } = { queued: sent - this.#created, total: end - this.#created };
+    if (this.#sent && headersAt) timings.headers = headersAt - this.#sent;
+    if (headersAt && this.state === "done") timings.body = end - headersAt;
+    return timings;
   }
 
   /** A promise for the next state change (created only when close() waits). */
@@ -361,33 +693,50 @@ class Exchange
   }
 
   mapError(error: unknown): unknown {
-    const request = this.prepared.info;
-    switch (this.#kind) {
-      case "timeout":
-        return new TimeoutError(this.prepared.timeout, {
-          request,
-          cause: error,
-        });
-      case "user":
-        return this.prepared.signal!.reason;
-      case "destroyed":
-        return new SessionClosedError(
-          "Session was destroyed while the request ran",
-          {
-            request,
-            cause: error,
-          },
-        );
-    }
-    if (error instanceof QueueFullError && error.request === undefined) {
-      return new QueueFullError(error.maxQueue, { request });
-    }
-    if (error instanceof SessionError) return error;
-    return new NetworkError(`Request failed (${describeCause(error)})`, {
-      request,
-      cause: error,
-    });
+    const mapped = this.call.mapError(error, this.parts.info);
+    this.#failed = mapped;
+    return mapped;
   }
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (
+    let depth = 0;
+    depth < 4 && typeof current === "object" && current;
+    depth++
+  ) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+// Failures that mean a kept-alive connection was closed by the server as it
+// was reused: Node (undici) codes, and the messages of Deno and Bun.
+const STALE_CODES = new Set([
+  "UND_ERR_SOCKET",
+  "ECONNRESET",
+  "EPIPE",
+  "UND_ERR_CLOSED",
+]);
+const STALE_MESSAGE =
+  /connection closed before message completed|connection reset|broken pipe|socket hang up|socket connection was closed unexpectedly|ECONNRESET|EPIPE/i;
+
+function isStaleConnection(error: unknown, exchange: Exchange): boolean {
+  if (exchange.reused === false) return false;
+  const code = errorCode(error);
+  if (code !== undefined && STALE_CODES.has(code)) {
+    return exchange.reused !== undefined || code === "ECONNRESET";
+  }
+  if (exchange.reused !== undefined) return false;
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (STALE_MESSAGE.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 function describeCause(error: unknown): string {
@@ -435,7 +784,11 @@ function describeCause(error: unknown): string {
 export class Session implements AsyncDisposable {
   #base: Target | undefined;
   #headers: HeaderRecord;
-  #timeout: number;
+  #timeouts: Timeouts;
+  #retry: RetryPolicy;
+  #middleware: readonly Middleware[];
+  #observe: ((event: SessionEvent) => void) | undefined;
+  #sleeping = new Map<Call, Promise<unknown>>();
   #raise: boolean | StatusPredicate;
   #limit: number;
   #limitPerHost: number;
@@ -462,7 +815,10 @@ export class Session implements AsyncDisposable {
     const config = parseSessionOptions(options, "create session");
     this.#base = config.base;
     this.#headers = config.headers;
-    this.#timeout = config.timeout;
+    this.#timeouts = config.timeouts;
+    this.#retry = config.retry;
+    this.#middleware = config.middleware;
+    this.#observe = config.observe;
     this.#limit = config.limit;
     this.#limitPerHost = config.limitPerHost;
     this.#maxQueue = config.maxQueue;
@@ -795,7 +1151,10 @@ export class Session implements AsyncDisposable {
     const error = new SessionClosedError("Session was destroyed");
     this.#limiter?.rejectAll(error);
     for (const exchange of [...this.#live]) {
-      exchange.abort("destroyed", error);
+      exchange.call.abort("destroyed", error);
+    }
+    for (const call of [...this.#sleeping.keys()]) {
+      call.abort("destroyed", error);
     }
     const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(
       () => {
@@ -832,8 +1191,15 @@ export class Session implements AsyncDisposable {
   }
 
   async #drain(): Promise<void> {
-    for (let round = 0; this.#live.size > 0 && round < 1_000_000; round++) {
-      const waits: Promise<void>[] = [];
+    for (
+      let round = 0;
+      (this.#live.size > 0 || this.#sleeping.size > 0) && round < 1_000_000;
+      round++
+    ) {
+      const waits: Promise<unknown>[] = [];
+      for (const busy of this.#sleeping.values()) {
+        waits.push(busy.catch(() => {}));
+      }
       let unread = false;
       for (const exchange of this.#live) {
         if (exchange.state === "unread") unread = true;
@@ -847,7 +1213,7 @@ export class Session implements AsyncDisposable {
           if (exchange.state !== "unread") continue;
           exchange.discarded = new SessionClosedError(
             "Cannot read the body as the session was closed before anyone started reading it",
-            { request: exchange.prepared.info },
+            { request: exchange.parts.info },
           );
           exchange.touch();
           const dumped = exchange.raw!.dump().catch(() => {});
@@ -906,27 +1272,16 @@ export class Session implements AsyncDisposable {
     options: RequestOptions | undefined,
   ): Prepared {
     const where = "send request";
-    let method = METHODS.get(methodInput);
-    if (method === undefined) {
-      if (
-        typeof methodInput !== "string" ||
-        !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(methodInput)
-      ) {
-        throw new TypeError(
-          `Cannot ${where} as the method ${
-            JSON.stringify(methodInput)
-          } is not a valid HTTP token`,
-        );
-      }
-      method = methodInput.toUpperCase();
-    }
+    const method = checkMethod(methodInput, where);
     let target = this.#resolve(url);
     let headers = this.#headers;
     let body: AdapterBody = null;
+    let replay: (() => AdapterBody) | undefined = NO_BODY;
     let signal: AbortSignal | undefined;
-    let timeout = this.#timeout;
+    let timeouts = this.#timeouts;
     let priority = 0;
     let raise = this.#raise;
+    let retry = this.#retry;
     if (options !== undefined) {
       if (typeof options !== "object" || options === null) {
         throw new TypeError(
@@ -944,7 +1299,10 @@ export class Session implements AsyncDisposable {
         headers = mergeHeaders(headers, options.headers, where);
       }
       if (options.timeout !== undefined) {
-        timeout = checkTimeout(options.timeout, where);
+        timeouts = parseTimeouts(options.timeout, timeouts, where);
+      }
+      if (options.retry !== undefined) {
+        retry = parseRetry(options.retry, where, retry);
       }
       if (options.raiseForStatus !== undefined) {
         raise = checkRaise(options.raiseForStatus, where);
@@ -986,6 +1344,7 @@ export class Session implements AsyncDisposable {
         }
         const prepared = prepareBody(options, headers);
         body = prepared.body;
+        replay = prepared.replay;
         headers = prepared.headers;
       }
     }
@@ -1000,16 +1359,19 @@ export class Session implements AsyncDisposable {
       target,
       headers,
       body,
+      replay,
       info,
       signal,
-      timeout,
+      timeouts,
       priority,
       raise,
+      retry,
     };
   }
 
-  // Not async: on the fast path (a free permit) this costs two promise
-  // reactions fewer per request than an async function would.
+  // Not async: on the fast path (no middleware, a free permit, no retry)
+  // this costs two promise reactions fewer per request than an async
+  // function would.
   #send(
     method: string,
     url: string | URL,
@@ -1030,21 +1392,124 @@ export class Session implements AsyncDisposable {
         ),
       );
     }
-    const exchange = new Exchange(this, prepared);
+    const call = new Call(prepared, emitter(this.#observe));
+    if (this.#middleware.length > 0) return this.#track(call, 0, intent);
+    return this.#attempt(call, prepared, 0, intent).then(
+      (response) => this.#settle(call, 0, response, undefined, intent),
+      (error) => this.#settle(call, 0, undefined, error, intent),
+    );
+  }
+
+  // close() waits for calls between attempts and inside middleware, which
+  // may not hold an exchange at every moment.
+  #track(
+    call: Call,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const running = this.#run(call, attempt, intent);
+    this.#sleeping.set(call, running);
+    const forget = () => {
+      if (this.#sleeping.get(call) === running) this.#sleeping.delete(call);
+    };
+    running.then(forget, forget);
+    return running;
+  }
+
+  /** One attempt through the middleware chain (async: not the fast path). */
+  async #run(
+    call: Call,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const { prepared } = call;
+    const request = new SessionRequest({
+      method: prepared.method,
+      url: prepared.target.url!,
+      headers: new Headers(prepared.headers),
+      body: attempt === 0 ? prepared.body : prepared.replay!(),
+      attempt,
+      signal: call.signal,
+    });
+    const inner: ReadIntent = { shortcut: false };
+    let response: SessionResponse | undefined;
+    let error: unknown;
+    try {
+      response = await runChain(
+        this.#middleware,
+        0,
+        request,
+        (sent) => this.#attempt(call, this.#partsOf(sent), attempt, inner),
+      );
+      if (!(response instanceof SessionResponse)) {
+        throw new TypeError(
+          `Cannot complete request as a middleware returned ${
+            Object.prototype.toString.call(response)
+          } instead of a SessionResponse`,
+        );
+      }
+    } catch (caught) {
+      response = undefined;
+      error = call.aborted ? call.mapError(caught) : caught;
+    }
+    return this.#settle(call, attempt, response, error, intent);
+  }
+
+  #partsOf(request: SessionRequest): Parts {
+    const where = "send request";
+    const method = checkMethod(request.method, where);
+    const target = this.#resolve(request.url);
+    const headers: HeaderRecord = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const body = request.body ?? null;
+    if (
+      body !== null && typeof body !== "string" &&
+      !(body instanceof Uint8Array) && !(body instanceof ReadableStream)
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as a middleware set a body that is not a string, Uint8Array, ReadableStream or null`,
+      );
+    }
+    return {
+      method,
+      target,
+      headers,
+      body,
+      replay: body instanceof ReadableStream ? undefined : () => body,
+      info: { method, url: target.url! },
+    };
+  }
+
+  /** Send one attempt; resolves with its response, whatever the status. */
+  #attempt(
+    call: Call,
+    parts: Parts,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const exchange = new Exchange(this, call, parts, attempt);
     this.#live.add(exchange);
     let dispatched: Promise<AdapterResponse>;
     try {
-      if (exchange.aborted) throw exchange.reason;
+      if (call.aborted) throw call.reason;
+      const body = parts.body;
+      if (body instanceof ReadableStream && body.locked) {
+        throw new TypeError(
+          "Cannot send the request body again: it is a stream, which can be sent only once",
+        );
+      }
       const limiter = this.#getLimiter();
-      const origin = prepared.target.origin;
+      const origin = parts.target.origin;
       const permit = limiter.tryAcquire(origin);
       if (permit !== undefined) {
         exchange.permit = permit;
         dispatched = this.#dispatch(exchange);
       } else {
         dispatched = limiter.acquire(origin, {
-          priority: prepared.priority,
-          signal: exchange.signal,
+          priority: call.prepared.priority,
+          signal: call.signal,
         }).then((permit) => {
           exchange.permit = permit;
           return this.#dispatch(exchange);
@@ -1054,34 +1519,72 @@ export class Session implements AsyncDisposable {
       dispatched = Promise.reject(error);
     }
     return dispatched.then(
-      (raw) => this.#respond(exchange, raw, intent),
+      (raw) => {
+        exchange.responded(raw);
+        return new SessionResponse(
+          raw,
+          parts.info,
+          exchange,
+          !intent.shortcut,
+        );
+      },
       (error) => {
-        exchange.finish();
-        throw exchange.mapError(error);
+        if (
+          !call.staleRetried && !call.aborted && exchange.state === "pending" &&
+          parts.replay !== undefined && IDEMPOTENT.has(parts.method) &&
+          isStaleConnection(error, exchange)
+        ) {
+          // A kept-alive connection the server had closed: send once more,
+          // at once, on another connection.
+          call.staleRetried = true;
+          exchange.finish();
+          call.emit?.({
+            type: "retry",
+            method: parts.info.method,
+            url: parts.info.url,
+            attempt,
+            reason: "stale-connection",
+            delay: 0,
+            error,
+          });
+          return this.#attempt(
+            call,
+            { ...parts, body: parts.replay() },
+            attempt,
+            intent,
+          );
+        }
+        const mapped = exchange.mapError(error);
+        exchange.finish(mapped);
+        throw mapped;
       },
     );
   }
 
   #dispatch(exchange: Exchange): Promise<AdapterResponse> {
-    return this.#getAdapter().dispatch(exchange);
+    const adapter = this.#getAdapter();
+    exchange.sent(adapter.connectTimeout === true);
+    return adapter.dispatch(exchange);
   }
 
-  #respond(
-    exchange: Exchange,
-    raw: AdapterResponse,
+  /** After an attempt: retry, or give the user the response or error. */
+  #settle(
+    call: Call,
+    attempt: number,
+    response: SessionResponse | undefined,
+    error: unknown,
     intent: ReadIntent,
-  ): SessionResponse | Promise<never> {
-    const { prepared } = exchange;
-    exchange.responded(raw);
-    const response = new SessionResponse(
-      raw,
-      prepared.info,
-      exchange,
-      !intent.shortcut,
-    );
+  ): SessionResponse | Promise<SessionResponse> {
+    const delay = this.#retryDelay(call, attempt, response, error);
+    if (delay !== undefined) {
+      return this.#again(call, attempt, response, error, delay, intent);
+    }
+    call.settle();
+    if (response === undefined) throw error;
+    const { raise } = call.prepared;
     let raised: boolean;
     try {
-      raised = prepared.raise !== false && isRaised(prepared.raise, raw.status);
+      raised = raise !== false && isRaised(raise, response.status);
     } catch (error) {
       // A throwing raiseForStatus predicate: free the connection, pass the
       // error on.
@@ -1090,23 +1593,122 @@ export class Session implements AsyncDisposable {
     if (raised) {
       return bufferResponse(response).then(
         (buffered) => {
-          throw new HttpError(buffered, prepared.info);
+          throw new HttpError(buffered, response.request);
         },
         (error) => {
-          throw exchange.mapError(error);
+          throw call.mapError(error);
         },
       );
     }
     return response;
+  }
+
+  /** Milliseconds to wait before retrying, or `undefined` for no retry. */
+  #retryDelay(
+    call: Call,
+    attempt: number,
+    response: SessionResponse | undefined,
+    error: unknown,
+  ): number | undefined {
+    const { retry, method, replay } = call.prepared;
+    if (
+      attempt >= retry.limit || call.aborted || replay === undefined ||
+      !retry.methods.has(method)
+    ) {
+      return undefined;
+    }
+    let delay: number | undefined;
+    if (response !== undefined) {
+      if (!retry.statusCodes.has(response.status)) return undefined;
+      const after = parseRetryAfter(response.headers.get("retry-after"));
+      if (after !== undefined) {
+        if (after > retry.maxRetryAfter) return undefined;
+        delay = after;
+      }
+    } else if (!(error instanceof NetworkError)) {
+      return undefined;
+    }
+    delay ??= retry.backoff(attempt + 1);
+    if (!(delay >= 0)) delay = 0;
+    // A wait the total timeout would cut short only delays the error.
+    if (delay >= call.remaining()) return undefined;
+    return delay;
+  }
+
+  async #again(
+    call: Call,
+    attempt: number,
+    response: SessionResponse | undefined,
+    error: unknown,
+    delay: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const { retry, info, replay } = call.prepared;
+    let wait = delay;
+    if (retry.shouldRetry !== undefined) {
+      const verdict = await retry.shouldRetry({
+        retry: attempt + 1,
+        request: info,
+        response,
+        error,
+        delay,
+      });
+      if (verdict === false) {
+        return this.#settle(call, Infinity, response, error, intent);
+      }
+      if (typeof verdict === "number") {
+        if (!(verdict >= 0) || verdict > MAX_TIMER) {
+          throw new RangeError(
+            `Cannot retry request as 'retry.shouldRetry' returned ${verdict}: expected a boolean or a delay in milliseconds`,
+          );
+        }
+        wait = verdict;
+      }
+    }
+    if (response !== undefined) await response.dump();
+    call.emit?.({
+      type: "retry",
+      method: info.method,
+      url: info.url,
+      attempt: attempt + 1,
+      reason: response !== undefined ? "status" : "error",
+      delay: wait,
+      status: response?.status,
+      error,
+    });
+    const slept = call.sleep(wait);
+    const previous = this.#sleeping.get(call);
+    this.#sleeping.set(call, slept);
+    try {
+      await slept;
+    } catch (abort) {
+      call.settle();
+      throw abort;
+    } finally {
+      if (previous !== undefined) this.#sleeping.set(call, previous);
+      else this.#sleeping.delete(call);
+    }
+    const next = attempt + 1;
+    if (this.#middleware.length > 0) return this.#track(call, next, intent);
+    const parts: Parts = { ...call.prepared, body: replay!() };
+    return this.#attempt(call, parts, next, intent).then(
+      (response) => this.#settle(call, next, response, undefined, intent),
+      (error) => this.#settle(call, next, undefined, error, intent),
+    );
   }
 }
 
 function prepareBody(
   options: RequestOptions,
   headers: HeaderRecord,
-): { body: AdapterBody; headers: HeaderRecord } {
+): {
+  body: AdapterBody;
+  replay: (() => AdapterBody) | undefined;
+  headers: HeaderRecord;
+} {
   let contentType: string | undefined;
   let body: AdapterBody;
+  let replay: (() => AdapterBody) | undefined;
   const input = options.body;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
@@ -1124,11 +1726,15 @@ function prepareBody(
     body = input.toString();
     contentType = "application/x-www-form-urlencoded;charset=UTF-8";
   } else if (input instanceof ReadableStream) {
+    // A one-shot stream: never replayed.
     body = input as ReadableStream<Uint8Array>;
+    return { body, replay: undefined, headers };
   } else if (input instanceof Blob || input instanceof FormData) {
-    const response = new Response(input);
-    body = response.body;
-    contentType = response.headers.get("content-type") ?? undefined;
+    // Encoded once (FormData gets one boundary); each attempt reads a copy.
+    const template = new Response(input);
+    body = template.clone().body;
+    replay = () => template.clone().body;
+    contentType = template.headers.get("content-type") ?? undefined;
     if (input instanceof Blob && !("content-length" in headers)) {
       headers = { ...headers, "content-length": String(input.size) };
     }
@@ -1142,5 +1748,9 @@ function prepareBody(
   if (contentType !== undefined && !("content-type" in headers)) {
     headers = { ...headers, "content-type": contentType };
   }
-  return { body, headers };
+  if (replay === undefined) {
+    const sent = body;
+    replay = () => sent;
+  }
+  return { body, replay, headers };
 }

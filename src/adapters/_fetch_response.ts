@@ -9,6 +9,31 @@ function discardedError(): TypeError {
   );
 }
 
+/**
+ * `reader.read()`, failing with undici's body timeout code when no chunk
+ * comes within `idle` ms (0: no limit). The body is cancelled then.
+ */
+export function idleRead(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  idle: number,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (idle <= 0) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = Object.assign(
+        new Error(`No body data for ${idle} ms`),
+        { code: "UND_ERR_BODY_TIMEOUT" },
+      );
+      reader.cancel(error).catch(() => {});
+      reject(error);
+    }, idle);
+  });
+  return Promise.race([reader.read(), timeout]).finally(() =>
+    clearTimeout(timer)
+  );
+}
+
 /** Statuses whose responses never have a body. */
 export function isNullBodyStatus(status: number): boolean {
   return status === 101 || status === 204 || status === 205 || status === 304;
@@ -22,7 +47,8 @@ export class FetchResponse implements AdapterResponse {
   readonly status: number;
   #response: Response;
   #url: string;
-  #onDone: (() => void) | undefined;
+  #onDone: ((error?: unknown) => void) | undefined;
+  #idle: number;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #discarded = false;
 
@@ -35,10 +61,12 @@ export class FetchResponse implements AdapterResponse {
   constructor(
     response: Response,
     url: string,
-    onDone: () => void,
+    onDone: (error?: unknown) => void,
     method?: string,
+    bodyIdleTimeout = 0,
   ) {
     this.#response = response;
+    this.#idle = bodyIdleTimeout;
     this.status = response.status;
     this.#url = url;
     this.#onDone = onDone;
@@ -63,11 +91,11 @@ export class FetchResponse implements AdapterResponse {
     return this.#response.url || this.#url;
   }
 
-  #done(): void {
+  #done(error?: unknown): void {
     const onDone = this.#onDone;
     if (onDone) {
       this.#onDone = undefined;
-      onDone();
+      onDone(error);
     }
   }
 
@@ -76,30 +104,85 @@ export class FetchResponse implements AdapterResponse {
       this.#done();
       return value;
     }, (error) => {
-      this.#done();
+      this.#done(error);
       throw error;
     });
   }
 
+  // With a body idle limit, whole-body readers go chunk by chunk so that
+  // each gap can be timed.
+  async #collect(): Promise<Uint8Array> {
+    const body = this.#response.body;
+    if (body === null) return new Uint8Array(0);
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await idleRead(reader, this.#idle);
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    if (chunks.length === 1) return chunks[0];
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes;
+  }
+
   text(): Promise<string> {
+    if (this.#idle > 0) {
+      return this.#read(
+        this.#collect().then((bytes) => new TextDecoder().decode(bytes)),
+      );
+    }
     return this.#read(this.#response.text());
   }
 
   json(): Promise<unknown> {
+    if (this.#idle > 0) {
+      return this.#read(
+        this.#collect().then((bytes) =>
+          JSON.parse(new TextDecoder().decode(bytes))
+        ),
+      );
+    }
     return this.#read(this.#response.json());
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#idle > 0) {
+      return this.#read(
+        this.#collect().then((bytes) =>
+          bytes.buffer.slice(
+            bytes.byteOffset,
+            bytes.byteOffset + bytes.byteLength,
+          ) as ArrayBuffer
+        ),
+      );
+    }
     return this.#read(this.#response.arrayBuffer());
   }
 
   bytes(): Promise<Uint8Array> {
+    if (this.#idle > 0) return this.#read(this.#collect());
     return this.#read(
       this.#response.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
     );
   }
 
   blob(): Promise<Blob> {
+    if (this.#idle > 0) {
+      const type = this.#response.headers.get("content-type") ?? "";
+      return this.#read(
+        this.#collect().then((bytes) =>
+          new Blob([bytes as Uint8Array<ArrayBuffer>], { type })
+        ),
+      );
+    }
     return this.#read(this.#response.blob());
   }
 
@@ -123,7 +206,7 @@ export class FetchResponse implements AdapterResponse {
           return;
         }
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await idleRead(reader, this.#idle);
           if (this.#discarded) {
             controller.error(discardedError());
           } else if (done) {
@@ -134,7 +217,7 @@ export class FetchResponse implements AdapterResponse {
           }
         } catch (error) {
           controller.error(error);
-          this.#done();
+          this.#done(error);
         }
       },
       cancel: async (reason) => {

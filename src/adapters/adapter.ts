@@ -67,10 +67,27 @@ export interface AdapterRequest {
   /**
    * Call exactly once, after `dispatch` resolved, when the connection is
    * free again: the body was read to the end, cancelled, dumped or failed
-   * (at once for a response without a body). The session's limits and
-   * `close()` rely on it.
+   * (at once for a response without a body). Pass the error when the body
+   * failed. The session's limits and `close()` rely on it.
    */
-  readonly onDone: () => void;
+  readonly onDone: (error?: unknown) => void;
+  /**
+   * Milliseconds allowed to open a connection (`0`: no limit). Adapters
+   * that set `PoolAdapter.connectTimeout` enforce it and fail with an error
+   * whose `code` is `"UND_ERR_CONNECT_TIMEOUT"`, as undici does.
+   */
+  readonly connectTimeout?: number;
+  /**
+   * Longest gap between body chunks while the body is read (`0`: no
+   * limit). Adapters enforce it by failing the body with an error whose
+   * `code` is `"UND_ERR_BODY_TIMEOUT"`, as undici does.
+   */
+  readonly bodyIdleTimeout?: number;
+  /**
+   * Set by adapters that know it: `true` when the request went out on a
+   * connection that served an earlier one, `false` on a new connection.
+   */
+  reused?: boolean;
 }
 
 /**
@@ -182,6 +199,11 @@ export interface PoolAdapter {
    * instead of synchronously (see `LimiterOptions.deferHandoff`).
    */
   readonly deferHandoff?: boolean;
+  /**
+   * `true` when the adapter enforces `AdapterRequest.connectTimeout`;
+   * otherwise the session bounds connecting and headers together.
+   */
+  readonly connectTimeout?: boolean;
   /** Send a request; resolves once the response headers arrived. */
   dispatch(request: AdapterRequest): Promise<AdapterResponse>;
   /** Close every connection once requests in flight are done. Idempotent. */

@@ -129,6 +129,12 @@ export function fetchDispatch(
     if (request.body instanceof ReadableStream) init.duplex = "half";
   }
   return fetchFn(url, init).then((response) =>
-    new FetchResponse(response, url, request.onDone, request.method)
+    new FetchResponse(
+      response,
+      url,
+      request.onDone,
+      request.method,
+      request.bodyIdleTimeout,
+    )
   );
 }

@@ -74,6 +74,8 @@ class OriginPool {
 export class NodeAdapter implements PoolAdapter {
   /** Adapter name. */
   readonly name: string = "undici";
+  /** Enforces `connectTimeout` (undici's, per connection). */
+  readonly connectTimeout: boolean = true;
   #options: NodeAdapterOptions;
   #undici: Undici | undefined;
   #origins = new Map<string, OriginPool>();
@@ -122,11 +124,15 @@ export class NodeAdapter implements PoolAdapter {
       const options = this.#options;
       client = new undici.Client(request.origin, {
         keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
-        connectTimeout: options.connectTimeout ?? 10_000,
+        connectTimeout: request.connectTimeout ||
+          (options.connectTimeout ?? 10_000),
         pipelining: 1,
         ...options.clientOptions,
       });
       pool.all.add(client);
+      request.reused = false;
+    } else {
+      request.reused = true;
     }
     const owner = pool;
     const used = client;
@@ -143,6 +149,9 @@ export class NodeAdapter implements PoolAdapter {
       headers: request.headers as Record<string, string>,
       body: request.body as Dispatcher.DispatchOptions["body"],
       signal: (request.abortSource ?? request.signal) as AbortSignal,
+      // The session times the headers phase itself on every runtime.
+      headersTimeout: 0,
+      bodyTimeout: request.bodyIdleTimeout ?? 0,
     }).then(
       (data) => new UndiciResponse(data, request, release),
       (error) => {
@@ -221,7 +230,7 @@ class UndiciResponse implements AdapterResponse {
       if (done) return;
       done = true;
       release();
-      request.onDone();
+      request.onDone((body as { errored?: unknown }).errored ?? undefined);
     };
     body.once("end", finish);
     body.once("close", finish);

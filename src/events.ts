@@ -1,0 +1,150 @@
+/**
+ * Observability: an event for each step of every exchange, given to the
+ * session's `observe` callback and, where `node:diagnostics_channel` exists
+ * (Node, Deno, Bun), published on channels named like undici's.
+ *
+ * @module
+ */
+
+/** Milliseconds spent in each phase of one attempt. */
+export interface ExchangeTimings {
+  /** Waiting for a connection slot (the session's `limit`). */
+  readonly queued: number;
+  /** From sending until the response headers (connecting included). */
+  readonly headers?: number;
+  /** From the headers until the body was read, discarded or failed. */
+  readonly body?: number;
+  /** The whole attempt. */
+  readonly total: number;
+}
+
+interface EventBase {
+  /** The request's method. */
+  readonly method: string;
+  /** The request's URL (never with user name or password). */
+  readonly url: string;
+  /** 0 for the first attempt, then 1, 2 ... for retries. */
+  readonly attempt: number;
+}
+
+/**
+ * One step of an exchange. `type` tells which:
+ * - `"request"`: an attempt got its connection slot and is being sent;
+ * - `"response"`: its headers arrived;
+ * - `"end"`: its body was read to the end or discarded;
+ * - `"error"`: it failed (before or after the headers);
+ * - `"retry"`: the session will send it again after `delay` ms.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, Session, type SessionEvent } from "@x/sessions";
+ * const events: string[] = [];
+ * const observe = (event: SessionEvent) => events.push(event.type);
+ * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+ * await using session = new Session({ baseUrl: "http://api.test", adapter, observe });
+ * await session.get("").text();
+ * console.log(events); // ["request", "response", "end"]
+ * ```
+ */
+export type SessionEvent =
+  | (EventBase & { readonly type: "request" })
+  | (EventBase & {
+    readonly type: "response";
+    readonly status: number;
+    /** `true` on a reused connection, `false` on a new one, `undefined` when the runtime does not tell. */
+    readonly reused: boolean | undefined;
+    readonly timings: ExchangeTimings;
+  })
+  | (EventBase & {
+    readonly type: "end";
+    readonly status: number;
+    readonly reused: boolean | undefined;
+    readonly timings: ExchangeTimings;
+  })
+  | (EventBase & {
+    readonly type: "error";
+    readonly error: unknown;
+    readonly status?: number;
+    readonly reused: boolean | undefined;
+    readonly timings: ExchangeTimings;
+  })
+  | (EventBase & {
+    readonly type: "retry";
+    /** Why: a retryable `status`, a network `error`, or a kept-alive connection the server had closed (`stale-connection`, retried at once). */
+    readonly reason: "status" | "error" | "stale-connection";
+    readonly delay: number;
+    readonly status?: number;
+    readonly error?: unknown;
+  });
+
+/**
+ * Names of the `node:diagnostics_channel` channels a session publishes
+ * {@linkcode SessionEvent}s on, by event type.
+ *
+ * @example
+ * ```ts ignore
+ * import diagnostics from "node:diagnostics_channel";
+ * import { CHANNELS } from "@x/sessions";
+ * diagnostics.subscribe(CHANNELS.end, (event) => console.log(event));
+ * ```
+ */
+export const CHANNELS: Readonly<Record<SessionEvent["type"], string>> = Object
+  .freeze({
+    request: "@x/sessions:request:create",
+    response: "@x/sessions:request:headers",
+    end: "@x/sessions:request:end",
+    error: "@x/sessions:request:error",
+    retry: "@x/sessions:request:retry",
+  });
+
+interface Channel {
+  readonly hasSubscribers: boolean;
+  publish(message: unknown): void;
+}
+
+const channels: Partial<Record<SessionEvent["type"], Channel>> = {};
+try {
+  const getBuiltin = (globalThis as {
+    process?: { getBuiltinModule?: (name: string) => unknown };
+  }).process?.getBuiltinModule;
+  const dc = getBuiltin?.("node:diagnostics_channel") as
+    | { channel(name: string): Channel }
+    | undefined;
+  if (dc !== undefined) {
+    for (const type in CHANNELS) {
+      const key = type as SessionEvent["type"];
+      channels[key] = dc.channel(CHANNELS[key]);
+    }
+  }
+} catch {
+  // No diagnostics_channel here: only `observe` gets events.
+}
+
+/** @internal Something to give events to, or `undefined` when nobody listens. */
+export type Emit = (event: SessionEvent) => void;
+
+/** @internal The emitter for a session, or `undefined` when nobody listens. */
+export function emitter(
+  observe: ((event: SessionEvent) => void) | undefined,
+): Emit | undefined {
+  let subscribed = false;
+  for (const type in channels) {
+    if (channels[type as SessionEvent["type"]]!.hasSubscribers) {
+      subscribed = true;
+      break;
+    }
+  }
+  if (observe === undefined && !subscribed) return undefined;
+  return (event) => {
+    if (observe !== undefined) {
+      try {
+        observe(event);
+      } catch (error) {
+        // An observer must not break requests: report it and go on.
+        console.error("@x/sessions: the 'observe' callback threw", error);
+      }
+    }
+    const channel = channels[event.type];
+    if (channel?.hasSubscribers) channel.publish(event);
+  };
+}
