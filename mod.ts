@@ -36,6 +36,22 @@ export {
   type SessionMethod,
 } from "./src/container.ts";
 export { SessionRegistry } from "./src/registry.ts";
+export {
+  type Middleware,
+  type Next,
+  SessionRequest,
+} from "./src/middleware.ts";
+export {
+  parseRetryAfter,
+  type RetryOptions,
+  type RetryState,
+} from "./src/retry.ts";
+export {
+  CHANNELS,
+  type ExchangeTimings,
+  type SessionEvent,
+  type SessionEventBase,
+} from "./src/events.ts";
 export { ResponsePromise, SessionResponse } from "./src/response.ts";
 export * from "./src/errors.ts";
 export {

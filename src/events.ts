@@ -6,7 +6,15 @@
  * @module
  */
 
-/** Milliseconds spent in each phase of one attempt. */
+/**
+ * Milliseconds spent in each phase of one attempt.
+ *
+ * @example
+ * ```ts
+ * import type { ExchangeTimings } from "@x/sessions";
+ * const slowHeaders = (timings: ExchangeTimings) => (timings.headers ?? 0) > 1_000;
+ * ```
+ */
 export interface ExchangeTimings {
   /** Waiting for a connection slot (the session's `limit`). */
   readonly queued: number;
@@ -18,7 +26,16 @@ export interface ExchangeTimings {
   readonly total: number;
 }
 
-interface EventBase {
+/**
+ * Fields every {@linkcode SessionEvent} has.
+ *
+ * @example
+ * ```ts
+ * import type { SessionEventBase } from "@x/sessions";
+ * const describe = (event: SessionEventBase) => `${event.method} ${event.url} #${event.attempt}`;
+ * ```
+ */
+export interface SessionEventBase {
   /** The request's method. */
   readonly method: string;
   /** The request's URL (never with user name or password). */
@@ -47,28 +64,28 @@ interface EventBase {
  * ```
  */
 export type SessionEvent =
-  | (EventBase & { readonly type: "request" })
-  | (EventBase & {
+  | (SessionEventBase & { readonly type: "request" })
+  | (SessionEventBase & {
     readonly type: "response";
     readonly status: number;
     /** `true` on a reused connection, `false` on a new one, `undefined` when the runtime does not tell. */
     readonly reused: boolean | undefined;
     readonly timings: ExchangeTimings;
   })
-  | (EventBase & {
+  | (SessionEventBase & {
     readonly type: "end";
     readonly status: number;
     readonly reused: boolean | undefined;
     readonly timings: ExchangeTimings;
   })
-  | (EventBase & {
+  | (SessionEventBase & {
     readonly type: "error";
     readonly error: unknown;
     readonly status?: number;
     readonly reused: boolean | undefined;
     readonly timings: ExchangeTimings;
   })
-  | (EventBase & {
+  | (SessionEventBase & {
     readonly type: "retry";
     /** Why: a retryable `status`, a network `error`, or a kept-alive connection the server had closed (`stale-connection`, retried at once). */
     readonly reason: "status" | "error" | "stale-connection";

@@ -16,7 +16,7 @@ import type { SessionResponse } from "./response.ts";
  *   request.headers.set("x-signature", `${request.method} ${new URL(request.url).pathname}`);
  *   return next(request);
  * };
- * const adapter = new MockAdapter().route("GET", "/a", (r) => ({ body: r.headers["x-signature"] }));
+ * const adapter = new MockAdapter().route("GET", "/a", (r) => ({ body: r.headers.get("x-signature") ?? "" }));
  * await using session = new Session({ baseUrl: "http://api.test", adapter, middleware: [sign] });
  * console.log(await session.get("a").text()); // "GET /a"
  * ```
@@ -64,6 +64,17 @@ export class SessionRequest {
  * Sends a request through the rest of the chain and resolves with the
  * response (of any status). Without an argument it sends the request the
  * middleware received.
+ *
+ * @example
+ * ```ts
+ * import type { Next, SessionRequest, SessionResponse } from "@x/sessions";
+ * const timed = async (request: SessionRequest, next: Next): Promise<SessionResponse> => {
+ *   const start = performance.now();
+ *   const response = await next();
+ *   console.log(request.method, request.url, response.status, performance.now() - start);
+ *   return response;
+ * };
+ * ```
  */
 export type Next = (request?: SessionRequest) => Promise<SessionResponse>;
 
@@ -88,7 +99,7 @@ export type Next = (request?: SessionRequest) => Promise<SessionResponse>;
  *   return next(request);
  * };
  * const adapter = new MockAdapter().route("GET", "/me", (r) =>
- *   r.headers.authorization === "Bearer new" ? { json: { id: 1 } } : { status: 401 }
+ *   r.headers.get("authorization") === "Bearer new" ? { json: { id: 1 } } : { status: 401 }
  * );
  * await using session = new Session({ baseUrl: "http://api.test", adapter, middleware: [auth] });
  * console.log(await session.get("me").json()); // { id: 1 }

@@ -110,6 +110,37 @@ export class SessionResponse implements AsyncDisposable {
   }
 
   /**
+   * A response made from a WHATWG `Response`, for middleware that answers
+   * by itself (a cache, a stub) without calling `next()`.
+   *
+   * @example
+   * ```ts
+   * import { type Middleware, MockAdapter, Session, SessionResponse } from "@x/sessions";
+   * const offline: Middleware = (request) =>
+   *   Promise.resolve(SessionResponse.from(Response.json({ cached: true }), request));
+   * await using session = new Session({ adapter: new MockAdapter(), middleware: [offline] });
+   * console.log(await session.get("http://api.test/x").json()); // { cached: true }
+   * ```
+   *
+   * @param response The response to wrap.
+   * @param request The request it answers (method and URL).
+   * @returns A session response over it.
+   */
+  static from(
+    response: Response,
+    request: { method: string; url: string } = {
+      method: "GET",
+      url: response.url,
+    },
+  ): SessionResponse {
+    const info: RequestInfo = { method: request.method, url: request.url };
+    return new SessionResponse(
+      new FetchResponse(response, info.url, () => {}),
+      info,
+    );
+  }
+
+  /**
    * Reason phrase ("" when the runtime does not give one).
    *
    * @example

@@ -461,6 +461,13 @@ class Call implements AbortSource, DeadlineTarget {
         phase: "connect",
       });
     }
+    if (code === "UND_ERR_HEADERS_TIMEOUT" && timeouts.headers > 0) {
+      return new TimeoutError(timeouts.headers, {
+        request,
+        cause: error,
+        phase: "headers",
+      });
+    }
     if (code === "UND_ERR_BODY_TIMEOUT" && timeouts.bodyIdle > 0) {
       return new TimeoutError(timeouts.bodyIdle, {
         request,
@@ -540,11 +547,14 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
 
   readonly onDone = (error?: unknown): void => this.finish(error);
 
-  /** Sent to the adapter: start the headers timer, tell observers. */
-  sent(connectHandled: boolean): void {
+  /** Sent to the adapter: start the phase timers, tell observers. */
+  sent(reportsConnect: boolean): void {
     const { connect, headers } = this.call.prepared.timeouts;
-    if (headers > 0) {
-      if (connect > 0 && !connectHandled) {
+    if (reportsConnect) {
+      if (connect > 0) this.#startPhase("connect", connect);
+      else if (headers > 0) this.#startPhase("headers", headers);
+    } else if (headers > 0) {
+      if (connect > 0) {
         // The runtime does not say when the connection is made: bound the
         // two phases together (never fires before one of them is exceeded).
         this.#startPhase(
@@ -568,6 +578,19 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
       });
     }
   }
+
+  /** The adapter established the connection: the headers phase starts. */
+  readonly onConnect = (): void => {
+    if (this.state !== "pending") return;
+    const phase = this.#phase;
+    if (phase !== undefined && phase.phase === "connect") {
+      if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+      this.#deadline = undefined;
+      this.#phase = undefined;
+      const { headers } = this.call.prepared.timeouts;
+      if (headers > 0) this.#startPhase("headers", headers);
+    }
+  };
 
   #startPhase(phase: TimeoutPhase, limit: number, detail?: string): void {
     this.#phase = { phase, limit, detail };
@@ -1563,7 +1586,7 @@ export class Session implements AsyncDisposable {
 
   #dispatch(exchange: Exchange): Promise<AdapterResponse> {
     const adapter = this.#getAdapter();
-    exchange.sent(adapter.connectTimeout === true);
+    exchange.sent(adapter.reportsConnect === true);
     return adapter.dispatch(exchange);
   }
 

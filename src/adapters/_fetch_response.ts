@@ -25,8 +25,9 @@ export function idleRead(
         new Error(`No body data for ${idle} ms`),
         { code: "UND_ERR_BODY_TIMEOUT" },
       );
-      reader.cancel(error).catch(() => {});
+      // Reject first: cancelling settles the pending read at once.
       reject(error);
+      reader.cancel(error).catch(() => {});
     }, idle);
   });
   return Promise.race([reader.read(), timeout]).finally(() =>

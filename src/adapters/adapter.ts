@@ -72,11 +72,18 @@ export interface AdapterRequest {
    */
   readonly onDone: (error?: unknown) => void;
   /**
-   * Milliseconds allowed to open a connection (`0`: no limit). Adapters
-   * that set `PoolAdapter.connectTimeout` enforce it and fail with an error
-   * whose `code` is `"UND_ERR_CONNECT_TIMEOUT"`, as undici does.
+   * Milliseconds the session allows to open a connection (`0`: no limit).
+   * The session enforces it; an adapter may use it as a backstop for its
+   * own connect timer, failing with `code` `"UND_ERR_CONNECT_TIMEOUT"` as
+   * undici does.
    */
   readonly connectTimeout?: number;
+  /**
+   * Adapters with `PoolAdapter.reportsConnect` call this once the
+   * connection the request goes out on is established (at once for a
+   * reused connection).
+   */
+  readonly onConnect?: () => void;
   /**
    * Longest gap between body chunks while the body is read (`0`: no
    * limit). Adapters enforce it by failing the body with an error whose
@@ -200,10 +207,11 @@ export interface PoolAdapter {
    */
   readonly deferHandoff?: boolean;
   /**
-   * `true` when the adapter enforces `AdapterRequest.connectTimeout`;
-   * otherwise the session bounds connecting and headers together.
+   * `true` when the adapter calls `AdapterRequest.onConnect()` once the
+   * request's connection is established: the session then times the
+   * connect and headers phases apart. Otherwise it times them together.
    */
-  readonly connectTimeout?: boolean;
+  readonly reportsConnect?: boolean;
   /** Send a request; resolves once the response headers arrived. */
   dispatch(request: AdapterRequest): Promise<AdapterResponse>;
   /** Close every connection once requests in flight are done. Idempotent. */

@@ -6,6 +6,7 @@
  */
 import type { Client, Dispatcher } from "undici";
 import type {
+  AbortSource,
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
@@ -74,8 +75,8 @@ class OriginPool {
 export class NodeAdapter implements PoolAdapter {
   /** Adapter name. */
   readonly name: string = "undici";
-  /** Enforces `connectTimeout` (undici's, per connection). */
-  readonly connectTimeout: boolean = true;
+  /** Calls `request.onConnect()` when the connection is up. */
+  readonly reportsConnect: boolean = true;
   #options: NodeAdapterOptions;
   #undici: Undici | undefined;
   #origins = new Map<string, OriginPool>();
@@ -124,15 +125,41 @@ export class NodeAdapter implements PoolAdapter {
       const options = this.#options;
       client = new undici.Client(request.origin, {
         keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
-        connectTimeout: request.connectTimeout ||
-          (options.connectTimeout ?? 10_000),
+        // The session's own connect timer fires first; undici's is a
+        // backstop (its timers have a resolution of about a second).
+        connectTimeout: request.connectTimeout
+          ? request.connectTimeout + 1_000
+          : (options.connectTimeout ?? 10_000),
         pipelining: 1,
         ...options.clientOptions,
       });
       pool.all.add(client);
       request.reused = false;
+      // undici rejects an aborted request only once its connection is up
+      // (or its own connect timer fires): destroy a connection still being
+      // made, so an abort or a timeout fails the request at once.
+      const source = (request.abortSource ?? request.signal) as AbortSource;
+      const connecting = client;
+      const onAbort = () => {
+        connecting.destroy(source.reason as Error).catch(() => {});
+      };
+      source.addEventListener("abort", onAbort);
+      // Both listeners go once either fires: a listener left on the client
+      // would keep this request (and its session) reachable.
+      const onConnect = () => {
+        settle();
+        request.onConnect?.();
+      };
+      const settle = () => {
+        source.removeEventListener("abort", onAbort);
+        connecting.off("connect", onConnect);
+        connecting.off("connectionError", settle);
+      };
+      connecting.once("connect", onConnect);
+      connecting.once("connectionError", settle);
     } else {
       request.reused = true;
+      request.onConnect?.();
     }
     const owner = pool;
     const used = client;
@@ -149,7 +176,7 @@ export class NodeAdapter implements PoolAdapter {
       headers: request.headers as Record<string, string>,
       body: request.body as Dispatcher.DispatchOptions["body"],
       signal: (request.abortSource ?? request.signal) as AbortSignal,
-      // The session times the headers phase itself on every runtime.
+      // The session times headers itself (undici's timers are coarse).
       headersTimeout: 0,
       bodyTimeout: request.bodyIdleTimeout ?? 0,
     }).then(
