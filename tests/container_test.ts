@@ -363,3 +363,34 @@ test("SessionRegistry: named sessions, created on first use, closed together", a
   assert.throws(() => sessions.get("github"), /registry is closed/);
   await delay(0);
 });
+
+test("Container: middleware, retries and observe from the container's options apply to its calls", async () => {
+  let calls = 0;
+  await using server = await startServer({
+    routes: {
+      "/flaky": (req, res) => {
+        calls++;
+        if (calls === 1) res.writeHead(503).end("busy");
+        else res.writeHead(200).end(String(req.headers["x-api-key"]));
+      },
+    },
+  });
+  const types: string[] = [];
+  const api = new Api({
+    baseUrl: server.url,
+    middleware: [(request, next) => {
+      request.headers.set("x-api-key", "k1");
+      return next();
+    }],
+    retry: { limit: 1, backoff: () => 0 },
+    observe: (event) => types.push(event.type),
+  });
+  // A temporary session (none opened), then an opened one: both inherit.
+  assert.equal(await api.getText("flaky"), "k1");
+  assert.equal(calls, 2);
+  await api.startSession();
+  assert.equal(await api.getText("flaky"), "k1");
+  await api.closeSession();
+  assert.equal(types.filter((type) => type === "retry").length, 1);
+  assert.equal(types.filter((type) => type === "end").length, 3);
+});
