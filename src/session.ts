@@ -1077,7 +1077,8 @@ export class Session implements AsyncDisposable {
   /**
    * `fetch()` through the session: same arguments and semantics as the
    * global `fetch` (a real WHATWG `Response`, never throws for a status),
-   * with the session's base URL, headers, timeout, limits and pool.
+   * with the session's base URL, headers, timeouts, limits, pool, retries
+   * and middleware.
    * Redirects are returned, not followed.
    *
    * @example
