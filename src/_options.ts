@@ -14,7 +14,7 @@ import type {
 } from "./session.ts";
 import type { Middleware } from "./middleware.ts";
 import type { SessionEvent } from "./events.ts";
-import { DEFAULT_RETRY, parseRetry, type RetryPolicy } from "./retry.ts";
+import { DEFAULT_RETRY, type RetryOptions, type RetryPolicy } from "./retry.ts";
 
 const SESSION_KEYS = new Set([
   "baseUrl",
@@ -199,6 +199,105 @@ function checkObserve(
     );
   }
   return value as (event: SessionEvent) => void;
+}
+
+const RETRY_KEYS = new Set([
+  "limit",
+  "methods",
+  "statusCodes",
+  "backoff",
+  "maxRetryAfter",
+  "shouldRetry",
+]);
+
+const NO_RETRY: RetryPolicy = { ...DEFAULT_RETRY, limit: 0 };
+
+/** Check a `retry` option over `base`. */
+export function parseRetry(
+  value: unknown,
+  where: string,
+  base: RetryPolicy = DEFAULT_RETRY,
+): RetryPolicy {
+  if (typeof value === "number") {
+    checkCount("retry", value, where);
+    return value === 0 ? NO_RETRY : { ...base, limit: value };
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `Cannot ${where} as 'retry' must be a number or an object: received ${
+        value === null ? "null" : typeof value
+      }`,
+    );
+  }
+  for (const key in value) {
+    if (!RETRY_KEYS.has(key)) {
+      throw new TypeError(
+        `Cannot ${where} as 'retry.${key}' is not a known option: expected one of ${
+          [...RETRY_KEYS].join(", ")
+        }`,
+      );
+    }
+  }
+  const options = value as RetryOptions;
+  const policy: RetryPolicy = { ...base };
+  if (options.limit !== undefined) {
+    checkCount("retry.limit", options.limit, where);
+    policy.limit = options.limit;
+  }
+  if (options.methods !== undefined) {
+    if (
+      !Array.isArray(options.methods) ||
+      options.methods.some((method) => typeof method !== "string")
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as 'retry.methods' must be an array of method names`,
+      );
+    }
+    policy.methods = new Set(
+      options.methods.map((method) => method.toUpperCase()),
+    );
+  }
+  if (options.statusCodes !== undefined) {
+    if (
+      !Array.isArray(options.statusCodes) ||
+      options.statusCodes.some((code) =>
+        !Number.isInteger(code) || code < 100 || code > 999
+      )
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as 'retry.statusCodes' must be an array of HTTP status codes`,
+      );
+    }
+    policy.statusCodes = new Set(options.statusCodes);
+  }
+  if (options.backoff !== undefined) {
+    if (typeof options.backoff !== "function") {
+      throw new TypeError(
+        `Cannot ${where} as 'retry.backoff' must be a function: received ${typeof options
+          .backoff}`,
+      );
+    }
+    policy.backoff = options.backoff;
+  }
+  if (options.maxRetryAfter !== undefined) {
+    const max = options.maxRetryAfter;
+    if (typeof max !== "number" || Number.isNaN(max) || max < 0) {
+      throw new RangeError(
+        `Cannot ${where} as 'retry.maxRetryAfter' must be a non-negative number of milliseconds: current value is ${max}`,
+      );
+    }
+    policy.maxRetryAfter = max;
+  }
+  if (options.shouldRetry !== undefined) {
+    if (typeof options.shouldRetry !== "function") {
+      throw new TypeError(
+        `Cannot ${where} as 'retry.shouldRetry' must be a function: received ${typeof options
+          .shouldRetry}`,
+      );
+    }
+    policy.shouldRetry = options.shouldRetry;
+  }
+  return policy;
 }
 
 function isInteger(value: unknown): value is number {

@@ -120,6 +120,7 @@ interface Channel {
 }
 
 const channels: Partial<Record<SessionEvent["type"], Channel>> = {};
+let channelList: Channel[] = [];
 try {
   const getBuiltin = (globalThis as {
     process?: { getBuiltinModule?: (name: string) => unknown };
@@ -132,6 +133,7 @@ try {
       const key = type as SessionEvent["type"];
       channels[key] = dc.channel(CHANNELS[key]);
     }
+    channelList = Object.values(channels);
   }
 } catch {
   // No diagnostics_channel here: only `observe` gets events.
@@ -144,14 +146,11 @@ export type Emit = (event: SessionEvent) => void;
 export function emitter(
   observe: ((event: SessionEvent) => void) | undefined,
 ): Emit | undefined {
-  let subscribed = false;
-  for (const type in channels) {
-    if (channels[type as SessionEvent["type"]]!.hasSubscribers) {
-      subscribed = true;
-      break;
-    }
+  if (observe === undefined) {
+    let subscribed = false;
+    for (const channel of channelList) subscribed ||= channel.hasSubscribers;
+    if (!subscribed) return undefined;
   }
-  if (observe === undefined && !subscribed) return undefined;
   return (event) => {
     if (observe !== undefined) {
       try {

@@ -90,15 +90,6 @@ export interface RetryPolicy {
   shouldRetry: RetryOptions["shouldRetry"];
 }
 
-const RETRY_KEYS = new Set([
-  "limit",
-  "methods",
-  "statusCodes",
-  "backoff",
-  "maxRetryAfter",
-  "shouldRetry",
-]);
-
 /** Methods the HTTP specification calls idempotent (safe to repeat). */
 export const IDEMPOTENT: ReadonlySet<string> = new Set([
   "GET",
@@ -133,109 +124,6 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfter: Infinity,
   shouldRetry: undefined,
 };
-
-const NO_RETRY: RetryPolicy = { ...DEFAULT_RETRY, limit: 0 };
-
-/** @internal Check a `retry` option. */
-export function parseRetry(
-  value: unknown,
-  where: string,
-  base: RetryPolicy = DEFAULT_RETRY,
-): RetryPolicy {
-  if (typeof value === "number") {
-    checkLimit(value, where);
-    return value === 0 ? NO_RETRY : { ...base, limit: value };
-  }
-  if (typeof value !== "object" || value === null) {
-    throw new TypeError(
-      `Cannot ${where} as 'retry' must be a number or an object: received ${
-        value === null ? "null" : typeof value
-      }`,
-    );
-  }
-  for (const key in value) {
-    if (!RETRY_KEYS.has(key)) {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.${key}' is not a known option: expected one of ${
-          [...RETRY_KEYS].join(", ")
-        }`,
-      );
-    }
-  }
-  const options = value as RetryOptions;
-  const policy: RetryPolicy = { ...base };
-  if (options.limit !== undefined) {
-    checkLimit(options.limit, where);
-    policy.limit = options.limit;
-  }
-  if (options.methods !== undefined) {
-    if (
-      !Array.isArray(options.methods) ||
-      options.methods.some((method) => typeof method !== "string")
-    ) {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.methods' must be an array of method names`,
-      );
-    }
-    policy.methods = new Set(
-      options.methods.map((method) => method.toUpperCase()),
-    );
-  }
-  if (options.statusCodes !== undefined) {
-    if (
-      !Array.isArray(options.statusCodes) ||
-      options.statusCodes.some((code) =>
-        !Number.isInteger(code) || code < 100 || code > 999
-      )
-    ) {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.statusCodes' must be an array of HTTP status codes`,
-      );
-    }
-    policy.statusCodes = new Set(options.statusCodes);
-  }
-  if (options.backoff !== undefined) {
-    if (typeof options.backoff !== "function") {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.backoff' must be a function: received ${typeof options
-          .backoff}`,
-      );
-    }
-    policy.backoff = options.backoff;
-  }
-  if (options.maxRetryAfter !== undefined) {
-    const max = options.maxRetryAfter;
-    if (typeof max !== "number" || Number.isNaN(max) || max < 0) {
-      throw new RangeError(
-        `Cannot ${where} as 'retry.maxRetryAfter' must be a non-negative number of milliseconds: current value is ${max}`,
-      );
-    }
-    policy.maxRetryAfter = max;
-  }
-  if (options.shouldRetry !== undefined) {
-    if (typeof options.shouldRetry !== "function") {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.shouldRetry' must be a function: received ${typeof options
-          .shouldRetry}`,
-      );
-    }
-    policy.shouldRetry = options.shouldRetry;
-  }
-  return policy;
-}
-
-function checkLimit(value: unknown, where: string): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${where} as 'retry' limit must be a number: received ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot ${where} as 'retry' limit must be a non-negative integer: current value is ${value}`,
-    );
-  }
-}
 
 /**
  * Milliseconds a `Retry-After` value asks to wait: a number of seconds or

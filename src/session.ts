@@ -16,17 +16,22 @@ import { defaultAdapter } from "./adapters/default.ts";
 import {
   checkKeys,
   checkRaise,
+  parseRetry,
   parseSessionOptions,
   parseTimeouts,
   REQUEST_KEYS,
   type Timeouts,
 } from "./_options.ts";
 import { MAX_TIMER } from "./_timers.ts";
-import { type Emit, emitter, type SessionEvent } from "./events.ts";
+import {
+  type Emit,
+  emitter,
+  type ExchangeTimings,
+  type SessionEvent,
+} from "./events.ts";
 import { type Middleware, runChain, SessionRequest } from "./middleware.ts";
 import {
   IDEMPOTENT,
-  parseRetry,
   parseRetryAfter,
   type RetryOptions,
   type RetryPolicy,
@@ -569,32 +574,33 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
     const emit = this.call.emit;
     if (emit !== undefined) {
       this.#sent = now();
-      const { info } = this.parts;
-      emit({
-        type: "request",
-        method: info.method,
-        url: info.url,
-        attempt: this.attempt,
-      });
+      emit({ type: "request", ...this.#event() });
     }
   }
 
   /** The adapter established the connection: the headers phase starts. */
-  readonly onConnect = (): void => {
-    if (this.state !== "pending") return;
-    const phase = this.#phase;
-    if (phase !== undefined && phase.phase === "connect") {
-      if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
-      this.#deadline = undefined;
-      this.#phase = undefined;
-      const { headers } = this.call.prepared.timeouts;
-      if (headers > 0) this.#startPhase("headers", headers);
-    }
-  };
+  onConnect(): void {
+    if (this.state !== "pending" || this.#phase?.phase !== "connect") return;
+    this.#stopPhase();
+    const { headers } = this.call.prepared.timeouts;
+    if (headers > 0) this.#startPhase("headers", headers);
+  }
 
   #startPhase(phase: TimeoutPhase, limit: number, detail?: string): void {
     this.#phase = { phase, limit, detail };
     this.#deadline = addDeadline(limit, this);
+  }
+
+  #stopPhase(): void {
+    if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+    this.#deadline = undefined;
+    this.#phase = undefined;
+  }
+
+  /** The fields every event of this attempt has. */
+  #event(): { method: string; url: string; attempt: number } {
+    const { info } = this.parts;
+    return { method: info.method, url: info.url, attempt: this.attempt };
   }
 
   onDeadline(): void {
@@ -627,20 +633,14 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
 
   responded(raw: AdapterResponse): void {
     this.raw = raw;
-    if (this.#deadline !== undefined) {
-      cancelDeadline(this.#deadline);
-      this.#deadline = undefined;
-    }
+    this.#stopPhase();
     if (this.state === "pending") this.#set("unread");
     const emit = this.call.emit;
     if (emit !== undefined) {
       this.#headersAt = now();
-      const { info } = this.parts;
       emit({
         type: "response",
-        method: info.method,
-        url: info.url,
-        attempt: this.attempt,
+        ...this.#event(),
         status: raw.status,
         reused: this.reused,
         timings: this.#timings(),
@@ -650,55 +650,41 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
 
   finish(error?: unknown): void {
     if (this.state === "done") return;
-    if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+    this.#stopPhase();
     this.#permit?.release();
     this.#session._forget(this);
     this.#set("done");
     this.call.detach();
     const emit = this.call.emit;
-    if (emit !== undefined) {
-      const failed = error ?? this.#failed;
-      const { info } = this.parts;
-      const base = {
-        method: info.method,
-        url: info.url,
-        attempt: this.attempt,
-        reused: this.reused,
-        timings: this.#timings(),
-      };
-      if (failed !== undefined) {
-        emit({
-          type: "error",
-          ...base,
-          error: failed instanceof SessionError
-            ? failed
-            : this.mapError(failed),
-          status: this.raw?.status,
-        });
-      } else {
-        emit({ type: "end", ...base, status: this.raw?.status ?? 0 });
-      }
+    if (emit === undefined) return;
+    const failed = error ?? this.#failed;
+    const base = {
+      ...this.#event(),
+      reused: this.reused,
+      timings: this.#timings(),
+    };
+    if (failed !== undefined) {
+      emit({
+        type: "error",
+        ...base,
+        error: failed instanceof SessionError ? failed : this.mapError(failed),
+        status: this.raw?.status,
+      });
+    } else {
+      emit({ type: "end", ...base, status: this.raw?.status ?? 0 });
     }
   }
 
-  #timings(): {
-    queued: number;
-    headers?: number;
-    body?: number;
-    total: number;
-  } {
+  #timings(): ExchangeTimings {
     const end = now();
-    const sent = this.#sent || end;
+    const sent = this.#sent;
     const headersAt = this.#headersAt;
-    const timings: {
-      queued: number;
-      headers?: number;
-      body?: number;
-      total: number;
-    } = { queued: sent - this.#created, total: end - this.#created };
-    if (this.#sent && headersAt) timings.headers = headersAt - this.#sent;
-    if (headersAt && this.state === "done") timings.body = end - headersAt;
-    return timings;
+    return {
+      queued: (sent || end) - this.#created,
+      headers: sent && headersAt ? headersAt - sent : undefined,
+      body: headersAt && this.state === "done" ? end - headersAt : undefined,
+      total: end - this.#created,
+    };
   }
 
   /** A promise for the next state change (created only when close() waits). */
@@ -811,7 +797,7 @@ export class Session implements AsyncDisposable {
   #retry: RetryPolicy;
   #middleware: readonly Middleware[];
   #observe: ((event: SessionEvent) => void) | undefined;
-  #sleeping = new Map<Call, Promise<unknown>>();
+  #busy = new Map<Call, Promise<unknown>>();
   #raise: boolean | StatusPredicate;
   #limit: number;
   #limitPerHost: number;
@@ -1177,7 +1163,7 @@ export class Session implements AsyncDisposable {
     for (const exchange of [...this.#live]) {
       exchange.call.abort("destroyed", error);
     }
-    for (const call of [...this.#sleeping.keys()]) {
+    for (const call of [...this.#busy.keys()]) {
       call.abort("destroyed", error);
     }
     const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(
@@ -1217,11 +1203,11 @@ export class Session implements AsyncDisposable {
   async #drain(): Promise<void> {
     for (
       let round = 0;
-      (this.#live.size > 0 || this.#sleeping.size > 0) && round < 1_000_000;
+      (this.#live.size > 0 || this.#busy.size > 0) && round < 1_000_000;
       round++
     ) {
       const waits: Promise<unknown>[] = [];
-      for (const busy of this.#sleeping.values()) {
+      for (const busy of this.#busy.values()) {
         waits.push(busy.catch(() => {}));
       }
       let unread = false;
@@ -1417,25 +1403,25 @@ export class Session implements AsyncDisposable {
       );
     }
     const call = new Call(prepared, emitter(this.#observe));
-    if (this.#middleware.length > 0) return this.#track(call, 0, intent);
+    if (this.#middleware.length > 0) {
+      return this.#track(call, this.#run(call, 0, intent));
+    }
     return this.#attempt(call, prepared, 0, intent).then(
       (response) => this.#settle(call, 0, response, undefined, intent),
       (error) => this.#settle(call, 0, undefined, error, intent),
     );
   }
 
-  // close() waits for calls between attempts and inside middleware, which
-  // may not hold an exchange at every moment.
+  // Off the fast path (middleware, waits between retries) a call may hold
+  // no exchange for a while: close() and destroy() find it here until it
+  // settles.
   #track(
     call: Call,
-    attempt: number,
-    intent: ReadIntent,
+    running: Promise<SessionResponse>,
   ): Promise<SessionResponse> {
-    const running = this.#run(call, attempt, intent);
-    this.#sleeping.set(call, running);
-    const forget = () => {
-      if (this.#sleeping.get(call) === running) this.#sleeping.delete(call);
-    };
+    if (this.#busy.has(call)) return running;
+    this.#busy.set(call, running);
+    const forget = () => this.#busy.delete(call);
     running.then(forget, forget);
     return running;
   }
@@ -1554,8 +1540,8 @@ export class Session implements AsyncDisposable {
       },
       (error) => {
         if (
-          !call.staleRetried && !call.aborted && exchange.state === "pending" &&
-          parts.replay !== undefined && IDEMPOTENT.has(parts.method) &&
+          !call.staleRetried && !call.aborted && parts.replay !== undefined &&
+          IDEMPOTENT.has(parts.method) &&
           isStaleConnection(error, exchange)
         ) {
           // A kept-alive connection the server had closed: send once more,
@@ -1601,8 +1587,20 @@ export class Session implements AsyncDisposable {
   ): SessionResponse | Promise<SessionResponse> {
     const delay = this.#retryDelay(call, attempt, response, error);
     if (delay !== undefined) {
-      return this.#again(call, attempt, response, error, delay, intent);
+      return this.#track(
+        call,
+        this.#again(call, attempt, response, error, delay, intent),
+      );
     }
+    return this.#deliver(call, response, error);
+  }
+
+  /** Give the user the response (raised by `raiseForStatus`) or the error. */
+  #deliver(
+    call: Call,
+    response: SessionResponse | undefined,
+    error: unknown,
+  ): SessionResponse | Promise<SessionResponse> {
     call.settle();
     if (response === undefined) throw error;
     const { raise } = call.prepared;
@@ -1678,7 +1676,7 @@ export class Session implements AsyncDisposable {
         delay,
       });
       if (verdict === false) {
-        return this.#settle(call, Infinity, response, error, intent);
+        return this.#deliver(call, response, error);
       }
       if (typeof verdict === "number") {
         if (!(verdict >= 0) || verdict > MAX_TIMER) {
@@ -1700,20 +1698,14 @@ export class Session implements AsyncDisposable {
       status: response?.status,
       error,
     });
-    const slept = call.sleep(wait);
-    const previous = this.#sleeping.get(call);
-    this.#sleeping.set(call, slept);
     try {
-      await slept;
+      await call.sleep(wait);
     } catch (abort) {
       call.settle();
       throw abort;
-    } finally {
-      if (previous !== undefined) this.#sleeping.set(call, previous);
-      else this.#sleeping.delete(call);
     }
     const next = attempt + 1;
-    if (this.#middleware.length > 0) return this.#track(call, next, intent);
+    if (this.#middleware.length > 0) return this.#run(call, next, intent);
     const parts: Parts = { ...call.prepared, body: replay!() };
     return this.#attempt(call, parts, next, intent).then(
       (response) => this.#settle(call, next, response, undefined, intent),

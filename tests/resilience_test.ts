@@ -8,6 +8,7 @@ import {
   NetworkError,
   type RetryState,
   Session,
+  SessionClosedError,
   type SessionEvent,
   SessionResponse,
   TimeoutError,
@@ -355,6 +356,44 @@ test("retry: the total timeout bounds the retries", async () => {
   assert.ok(error instanceof HttpError);
   assert.equal(server.requests.length, 1);
   assert.ok(ms < 1_000, `took ${ms} ms`);
+});
+
+test("retry: close() waits for a request between attempts; destroy() ends the wait", async () => {
+  let calls = 0;
+  await using server = await startServer({
+    routes: {
+      "/flaky": (_req, res) => {
+        calls++;
+        if (calls % 2 === 1) res.writeHead(503).end("busy");
+        else res.writeHead(200).end("ok");
+      },
+    },
+  });
+  const graceful = new Session({
+    baseUrl: server.url,
+    retry: { limit: 1, backoff: () => 200 },
+  });
+  const waiting = graceful.get("flaky").text();
+  await delay(50); // the first attempt failed; the retry waits 200 ms
+  await graceful.close();
+  assert.equal(await waiting, "ok", "the retry ran before close() finished");
+  assert.equal(calls, 2);
+
+  const destroyed = new Session({
+    baseUrl: server.url,
+    retry: { limit: 1, backoff: () => 5_000 },
+  });
+  const outcome = destroyed.get("flaky").text().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  await delay(50);
+  const start = performance.now();
+  await destroyed.destroy();
+  const error = await outcome;
+  assert.ok(error instanceof SessionClosedError, String(error));
+  assert.ok(performance.now() - start < 1_000);
+  assert.equal(calls, 3, "no attempt after destroy()");
 });
 
 // --- Stale keep-alive connections -----------------------------------------

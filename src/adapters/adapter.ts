@@ -81,9 +81,9 @@ export interface AdapterRequest {
   /**
    * Adapters with `PoolAdapter.reportsConnect` call this once the
    * connection the request goes out on is established (at once for a
-   * reused connection).
+   * reused connection). Call it as a method: `request.onConnect()`.
    */
-  readonly onConnect?: () => void;
+  onConnect?(): void;
   /**
    * Longest gap between body chunks while the body is read (`0`: no
    * limit). Adapters enforce it by failing the body with an error whose
