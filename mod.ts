@@ -53,6 +53,8 @@ export {
   type SessionEventBase,
 } from "./src/events.ts";
 export { ResponsePromise, SessionResponse } from "./src/response.ts";
+export * from "./src/cookies.ts";
+export * from "./src/network.ts";
 export * from "./src/errors.ts";
 export {
   type HeaderRecord,

@@ -15,6 +15,10 @@ import type {
 import type { Middleware } from "./middleware.ts";
 import type { SessionEvent } from "./events.ts";
 import { DEFAULT_RETRY, type RetryOptions, type RetryPolicy } from "./retry.ts";
+import { CookieJar } from "./cookies.ts";
+import type { ProgressCallback, RedirectMode, TlsOptions } from "./network.ts";
+import type { ProxyInfo, TlsConfig } from "./adapters/adapter.ts";
+import { parseProxy } from "./proxy.ts";
 
 const SESSION_KEYS = new Set([
   "baseUrl",
@@ -28,6 +32,17 @@ const SESSION_KEYS = new Set([
   "retry",
   "middleware",
   "observe",
+  "redirect",
+  "maxRedirects",
+  "maxResponseSize",
+  "onDownloadProgress",
+  "onUploadProgress",
+  "cookies",
+  "cookieJar",
+  "proxy",
+  "trustEnv",
+  "tls",
+  "socketPath",
 ]);
 export const REQUEST_KEYS = new Set([
   "params",
@@ -39,6 +54,11 @@ export const REQUEST_KEYS = new Set([
   "raiseForStatus",
   "priority",
   "retry",
+  "redirect",
+  "maxRedirects",
+  "maxResponseSize",
+  "onDownloadProgress",
+  "onUploadProgress",
 ]);
 
 /** Session options, checked and with their defaults. */
@@ -62,6 +82,8 @@ export interface SessionConfig {
   maxQueue: number;
   raise: boolean | StatusPredicate;
   adapter: SessionOptions["adapter"];
+  transfer: Transfer;
+  network: NetworkConfig;
 }
 
 /** Throw a TypeError unless `options` is an object. */
@@ -126,6 +148,8 @@ export function parseSessionOptions(
       ? true
       : checkRaise(options.raiseForStatus, where),
     adapter,
+    transfer: parseTransfer(options, DEFAULT_TRANSFER, where),
+    network: parseNetwork(options, base, where),
   };
 }
 
@@ -375,4 +399,250 @@ export function checkKeys(
       );
     }
   }
+}
+
+/** Redirect, size and progress options, checked. */
+export interface Transfer {
+  redirect: RedirectMode;
+  maxRedirects: number;
+  maxResponseSize: number;
+  onDownloadProgress: ProgressCallback | undefined;
+  onUploadProgress: ProgressCallback | undefined;
+}
+
+export const DEFAULT_TRANSFER: Transfer = {
+  redirect: "follow",
+  maxRedirects: 10,
+  maxResponseSize: 0,
+  onDownloadProgress: undefined,
+  onUploadProgress: undefined,
+};
+
+const REDIRECT_MODES = new Set(["follow", "manual", "error"]);
+
+/** The transfer options of session or request `options` over `base`. */
+export function parseTransfer(
+  options: {
+    redirect?: unknown;
+    maxRedirects?: unknown;
+    maxResponseSize?: unknown;
+    onDownloadProgress?: unknown;
+    onUploadProgress?: unknown;
+  },
+  base: Transfer,
+  where: string,
+): Transfer {
+  const {
+    redirect,
+    maxRedirects,
+    maxResponseSize,
+    onDownloadProgress,
+    onUploadProgress,
+  } = options;
+  if (
+    redirect === undefined && maxRedirects === undefined &&
+    maxResponseSize === undefined && onDownloadProgress === undefined &&
+    onUploadProgress === undefined
+  ) {
+    return base;
+  }
+  const transfer = { ...base };
+  if (redirect !== undefined) {
+    if (typeof redirect !== "string" || !REDIRECT_MODES.has(redirect)) {
+      throw new TypeError(
+        `Cannot ${where} as 'redirect' must be "follow", "manual" or "error": received ${
+          typeof redirect === "string"
+            ? JSON.stringify(redirect)
+            : typeof redirect
+        }`,
+      );
+    }
+    transfer.redirect = redirect as RedirectMode;
+  }
+  if (maxRedirects !== undefined) {
+    transfer.maxRedirects = checkCount("maxRedirects", maxRedirects, where);
+  }
+  if (maxResponseSize !== undefined) {
+    transfer.maxResponseSize = maxResponseSize === Infinity
+      ? 0
+      : checkCount("maxResponseSize", maxResponseSize, where);
+  }
+  if (onDownloadProgress !== undefined) {
+    transfer.onDownloadProgress = checkCallback(
+      "onDownloadProgress",
+      onDownloadProgress,
+      where,
+    );
+  }
+  if (onUploadProgress !== undefined) {
+    transfer.onUploadProgress = checkCallback(
+      "onUploadProgress",
+      onUploadProgress,
+      where,
+    );
+  }
+  return transfer;
+}
+
+function checkCallback(
+  name: string,
+  value: unknown,
+  where: string,
+): ProgressCallback {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${where} as '${name}' must be a function: received ${typeof value}`,
+    );
+  }
+  return value as ProgressCallback;
+}
+
+/** Network options of a session, checked. */
+export interface NetworkConfig {
+  jar: CookieJar | undefined;
+  proxy: ProxyInfo | undefined;
+  trustEnv: boolean;
+  tls: TlsConfig | undefined;
+  socketPath: string | undefined;
+}
+
+function parseNetwork(
+  options: SessionOptions,
+  base: Target | undefined,
+  where: string,
+): NetworkConfig {
+  const { cookieJar, cookies, trustEnv, tls, socketPath } = options;
+  let jar: CookieJar | undefined;
+  if (cookieJar === false) {
+    if (cookies !== undefined) {
+      throw new TypeError(
+        `Cannot ${where} as 'cookies' needs a cookie jar but 'cookieJar' is false`,
+      );
+    }
+  } else if (cookieJar === undefined) {
+    jar = new CookieJar();
+  } else if (cookieJar instanceof CookieJar) {
+    jar = cookieJar;
+  } else {
+    throw new TypeError(
+      `Cannot ${where} as 'cookieJar' must be a CookieJar or false: received ${
+        cookieJar === null ? "null" : typeof cookieJar
+      }`,
+    );
+  }
+  if (cookies !== undefined) {
+    if (
+      typeof cookies !== "object" || cookies === null || Array.isArray(cookies)
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as 'cookies' must be an object of names and values`,
+      );
+    }
+    if (base === undefined) {
+      throw new TypeError(
+        `Cannot ${where} as 'cookies' needs 'baseUrl' (they are stored for its host); to set cookies for other hosts, use a CookieJar and its setCookie()`,
+      );
+    }
+    for (const [name, value] of Object.entries(cookies)) {
+      if (
+        typeof value !== "string" || !COOKIE_NAME.test(name) ||
+        !COOKIE_VALUE.test(value)
+      ) {
+        throw new TypeError(
+          `Cannot ${where} as cookie '${name}' is not a valid cookie name and string value`,
+        );
+      }
+      jar!.setCookie(`${name}=${value}; Path=/`, base.origin + "/");
+    }
+  }
+  if (trustEnv !== undefined && typeof trustEnv !== "boolean") {
+    throw new TypeError(
+      `Cannot ${where} as 'trustEnv' must be a boolean: received ${typeof trustEnv}`,
+    );
+  }
+  if (
+    socketPath !== undefined &&
+    (typeof socketPath !== "string" || socketPath === "")
+  ) {
+    throw new TypeError(
+      `Cannot ${where} as 'socketPath' must be a non-empty string (a unix socket path)`,
+    );
+  }
+  return {
+    jar,
+    proxy: options.proxy === undefined
+      ? undefined
+      : parseProxy(options.proxy, where),
+    trustEnv: trustEnv === true,
+    tls: tls === undefined ? undefined : parseTls(tls, where),
+    socketPath,
+  };
+}
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 6265 cookie-octets (no spaces, quotes, commas, semicolons or backslashes).
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
+
+const TLS_KEYS = new Set(["ca", "cert", "key", "insecure"]);
+
+function parseTls(value: unknown, where: string): TlsConfig {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `Cannot ${where} as 'tls' must be an object with ca, cert, key and insecure`,
+    );
+  }
+  for (const key in value) {
+    if (!TLS_KEYS.has(key)) {
+      throw new TypeError(
+        `Cannot ${where} as 'tls.${key}' is not a known option: expected one of ${
+          [...TLS_KEYS].join(", ")
+        }`,
+      );
+    }
+  }
+  const { ca, cert, key, insecure } = value as TlsOptions;
+  const config: TlsConfig = { ca: [], insecure: false };
+  if (ca !== undefined) {
+    const list = typeof ca === "string" ? [ca] : ca;
+    if (
+      !Array.isArray(list) ||
+      list.some((item) => typeof item !== "string" || !isPem(item))
+    ) {
+      throw new TypeError(
+        `Cannot ${where} as 'tls.ca' must be a PEM certificate or an array of them`,
+      );
+    }
+    config.ca = [...list];
+  }
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(
+      `Cannot ${where} as 'tls.cert' and 'tls.key' go together: pass both or neither`,
+    );
+  }
+  if (cert !== undefined) {
+    if (typeof cert !== "string" || !isPem(cert)) {
+      throw new TypeError(
+        `Cannot ${where} as 'tls.cert' must be a PEM certificate (chain)`,
+      );
+    }
+    if (typeof key !== "string" || !isPem(key)) {
+      // Never echo the key.
+      throw new TypeError(`Cannot ${where} as 'tls.key' must be a PEM key`);
+    }
+    config.cert = cert;
+    config.key = key;
+  }
+  if (insecure !== undefined) {
+    if (typeof insecure !== "boolean") {
+      throw new TypeError(
+        `Cannot ${where} as 'tls.insecure' must be a boolean: received ${typeof insecure}`,
+      );
+    }
+    config.insecure = insecure;
+  }
+  return config;
+}
+
+function isPem(value: string): boolean {
+  return /-----BEGIN [A-Z0-9 ]+-----/.test(value);
 }

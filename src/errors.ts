@@ -35,6 +35,8 @@ const brands = {
   network: Symbol.for("@x/sessions/NetworkError"),
   closed: Symbol.for("@x/sessions/SessionClosedError"),
   queue: Symbol.for("@x/sessions/QueueFullError"),
+  redirect: Symbol.for("@x/sessions/RedirectError"),
+  size: Symbol.for("@x/sessions/ResponseSizeError"),
 } as const;
 
 function hasBrand(value: unknown, brand: symbol): boolean {
@@ -332,5 +334,136 @@ export class QueueFullError extends SessionError {
     this.name = "QueueFullError";
     this.maxQueue = maxQueue;
     Object.defineProperty(this, brands.queue, { value: true });
+  }
+}
+
+/**
+ * Why a redirect was not followed: see {@linkcode RedirectError}.
+ *
+ * @example
+ * ```ts
+ * import type { RedirectFailure } from "@x/sessions";
+ * const reason: RedirectFailure = "max-redirects";
+ * console.log(reason); // "max-redirects"
+ * ```
+ */
+export type RedirectFailure =
+  | "forbidden"
+  | "max-redirects"
+  | "unreplayable"
+  | "invalid-location";
+
+/**
+ * A redirect the session would not follow: `redirect: "error"` was set
+ * (`"forbidden"`), the chain was longer than `maxRedirects`
+ * (`"max-redirects"`), a 307/308 redirect would have to send a one-shot
+ * stream body again (`"unreplayable"`), or its `Location` was not an
+ * http(s) URL (`"invalid-location"`). The redirect response's body has been
+ * discarded, so its connection is free.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, RedirectError, Session } from "@x/sessions";
+ *
+ * const adapter = new MockAdapter()
+ *   .route("GET", "/old", { status: 301, headers: { location: "/new" } });
+ * await using session = new Session({
+ *   baseUrl: "http://api.test",
+ *   adapter,
+ *   redirect: "error",
+ * });
+ * try {
+ *   await session.get("old");
+ * } catch (error) {
+ *   if (!(error instanceof RedirectError)) throw error;
+ *   console.log(error.reason, error.status, error.location);
+ *   // "forbidden" 301 "http://api.test/new"
+ * }
+ * ```
+ */
+export class RedirectError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.redirect;
+  /** Why the redirect was not followed. */
+  readonly reason: RedirectFailure;
+  /** The redirect's status (301, 302, 303, 307 or 308). */
+  readonly status: number;
+  /** Where the redirect pointed, without user name or password. */
+  readonly location: string;
+  /** Redirects already followed before this one. */
+  readonly redirects: number;
+
+  /**
+   * Create a redirect error.
+   *
+   * @param reason Why the redirect was not followed.
+   * @param details The redirect's status and location, the count so far,
+   * the request that got the redirect and a message.
+   */
+  constructor(
+    reason: RedirectFailure,
+    details: {
+      status: number;
+      location: string;
+      redirects: number;
+      message: string;
+      request?: RequestInfo;
+    },
+  ) {
+    super(details.message, { request: details.request });
+    this.name = "RedirectError";
+    this.reason = reason;
+    this.status = details.status;
+    this.location = details.location;
+    this.redirects = details.redirects;
+    Object.defineProperty(this, brands.redirect, { value: true });
+  }
+}
+
+/**
+ * A response body larger than the session's `maxResponseSize`: reading
+ * stopped once the decoded body went past the limit (or at once, when
+ * `Content-Length` already said so), and the connection was closed.
+ *
+ * @example
+ * ```ts
+ * import { ResponseSizeError } from "@x/sessions";
+ * const error = new ResponseSizeError(1024, 4096, {
+ *   request: { method: "GET", url: "https://a.test/big" },
+ * });
+ * console.log(error.limit, error.received); // 1024 4096
+ * ```
+ */
+export class ResponseSizeError extends SessionError {
+  /** Brand used by `instanceof`. @internal */
+  static override readonly brand: symbol = brands.size;
+  /** The `maxResponseSize` in bytes. */
+  readonly limit: number;
+  /**
+   * Bytes received when reading stopped, or the `Content-Length` that was
+   * over the limit.
+   */
+  readonly received: number;
+
+  /**
+   * Create a response-size error.
+   *
+   * @param limit The `maxResponseSize` in bytes.
+   * @param received Bytes received so far (or the announced length).
+   * @param options The request.
+   */
+  constructor(
+    limit: number,
+    received: number,
+    options: { request?: RequestInfo } = {},
+  ) {
+    super(
+      `Response body is larger than maxResponseSize (${limit} bytes; received ${received})`,
+      options,
+    );
+    this.name = "ResponseSizeError";
+    this.limit = limit;
+    this.received = received;
+    Object.defineProperty(this, brands.size, { value: true });
   }
 }

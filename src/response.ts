@@ -33,6 +33,8 @@ export interface ReadIntent {
   shortcut: boolean;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /**
  * A response from a session. Awaiting a request gives status and headers;
  * the body is read when asked, at most once.
@@ -73,8 +75,8 @@ export class SessionResponse implements AsyncDisposable {
   readonly status: number;
   /** `true` for a status in 200-299. */
   readonly ok: boolean;
-  /** Always `false`: redirects are returned as responses. */
-  readonly redirected: boolean = false;
+  /** @internal URLs redirected to, set by the session. */
+  _redirects: readonly string[] = NONE;
   /** The request's method and URL. */
   readonly request: RequestInfo;
   #raw: AdapterResponse;
@@ -153,6 +155,47 @@ export class SessionResponse implements AsyncDisposable {
    */
   get statusText(): string {
     return this.#raw.statusText;
+  }
+
+  /**
+   * `true` when redirects were followed to get this response (its `url` is
+   * then the last one).
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter()
+   *   .route("GET", "/old", { status: 301, headers: { location: "/new" } })
+   *   .route("GET", "/new", { body: "here" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response = await session.get("old");
+   * console.log(response.redirected, response.url); // true "http://api.test/new"
+   * await response.dump();
+   * ```
+   */
+  get redirected(): boolean {
+    return this._redirects.length > 0;
+  }
+
+  /**
+   * Every URL a redirect led to, in order (the last is `url`); empty when
+   * there was no redirect. Its length is the redirect count.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter()
+   *   .route("GET", "/a", { status: 302, headers: { location: "/b" } })
+   *   .route("GET", "/b", { status: 307, headers: { location: "https://other.test/c" } })
+   *   .route("GET", "https://other.test/c", { body: "done" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * const response = await session.get("a");
+   * console.log(response.redirectUrls); // ["http://api.test/b", "https://other.test/c"]
+   * await response.dump();
+   * ```
+   */
+  get redirectUrls(): readonly string[] {
+    return this._redirects;
   }
 
   /**

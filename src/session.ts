@@ -11,6 +11,7 @@ import type {
   AdapterResponse,
   PoolAdapter,
   PoolHints,
+  ProxyInfo,
 } from "./adapters/adapter.ts";
 import { defaultAdapter } from "./adapters/default.ts";
 import {
@@ -19,9 +20,15 @@ import {
   parseRetry,
   parseSessionOptions,
   parseTimeouts,
+  parseTransfer,
   REQUEST_KEYS,
   type Timeouts,
+  type Transfer,
 } from "./_options.ts";
+import type { CookieJar } from "./cookies.ts";
+import type { ProgressCallback, RedirectMode, TlsOptions } from "./network.ts";
+import { ProxyResolver } from "./proxy.ts";
+import { meter, meterUpload } from "./_meter.ts";
 import { MAX_TIMER } from "./_timers.ts";
 import {
   type Emit,
@@ -46,6 +53,8 @@ import {
   HttpError,
   NetworkError,
   QueueFullError,
+  RedirectError,
+  type RedirectFailure,
   type RequestInfo,
   SessionClosedError,
   SessionError,
@@ -163,6 +172,58 @@ export interface SessionOptions {
    * `Bun.FetchSession` on Bun, plain fetch elsewhere.
    */
   adapter?: PoolAdapter | ((hints: PoolHints) => PoolAdapter);
+  /**
+   * Redirects: `"follow"` them (up to `maxRedirects`), return them
+   * (`"manual"`), or throw `RedirectError` (`"error"`). Following one to
+   * another origin drops the `Authorization`, `Cookie` and
+   * `Proxy-Authorization` headers.
+   * @default "follow"
+   */
+  redirect?: RedirectMode;
+  /** Most redirects followed for one request; one more throws `RedirectError`. @default 10 */
+  maxRedirects?: number;
+  /**
+   * Largest response body, decoded, in bytes: reading past it fails with
+   * `ResponseSizeError`. `0` means no limit.
+   * @default 0
+   */
+  maxResponseSize?: number;
+  /** Called as response bodies are read (see {@linkcode ProgressCallback}). */
+  onDownloadProgress?: ProgressCallback;
+  /** Called as request bodies are sent (see {@linkcode ProgressCallback}). */
+  onUploadProgress?: ProgressCallback;
+  /**
+   * Cookies to start with, sent to `baseUrl`'s host (which must be set) on
+   * every path; the server can change them.
+   */
+  cookies?: Record<string, string>;
+  /**
+   * The cookie jar: by default each session has its own, empty. Pass a
+   * {@linkcode CookieJar} to share one between sessions or to save it;
+   * `false` turns cookies off (`Set-Cookie` is ignored).
+   */
+  cookieJar?: CookieJar | false;
+  /**
+   * Send every request through this http(s) proxy: `http://host:port`,
+   * with `user:password@` for basic auth. https URLs are tunnelled with
+   * `CONNECT`; http URLs are sent to the proxy.
+   */
+  proxy?: string | URL;
+  /**
+   * Without `proxy`, take proxies from the environment: `HTTP_PROXY` for
+   * http URLs, `HTTPS_PROXY` for https URLs (`ALL_PROXY` for both), except
+   * for hosts in `NO_PROXY`; lower-case names win. Read when the session is
+   * created (Deno needs `--allow-env`).
+   * @default false
+   */
+  trustEnv?: boolean;
+  /** TLS settings: extra CAs, a client certificate, or `insecure`. */
+  tls?: TlsOptions;
+  /**
+   * Connect to this unix domain socket for every request instead of the
+   * URL's host (the URL still gives the `Host` header and the path).
+   */
+  socketPath?: string;
 }
 
 /**
@@ -225,6 +286,16 @@ export interface RequestOptions {
   raiseForStatus?: boolean | StatusPredicate;
   /** Queue priority when over the limits: higher goes first. @default 0 */
   priority?: number;
+  /** Overrides the session's `redirect` for this request. */
+  redirect?: RedirectMode;
+  /** Overrides the session's `maxRedirects` for this request. */
+  maxRedirects?: number;
+  /** Overrides the session's `maxResponseSize` for this request. */
+  maxResponseSize?: number;
+  /** Progress of reading this response's body (replaces the session's). */
+  onDownloadProgress?: ProgressCallback;
+  /** Progress of sending this request's body (replaces the session's). */
+  onUploadProgress?: ProgressCallback;
 }
 
 // session.fetch() watches the Response it returns instead.
@@ -296,6 +367,7 @@ interface Prepared {
   priority: number;
   raise: boolean | StatusPredicate;
   retry: RetryPolicy;
+  transfer: Transfer;
 }
 
 /** What one attempt sends. */
@@ -306,6 +378,8 @@ interface Parts {
   body: AdapterBody;
   replay: (() => AdapterBody) | undefined;
   info: RequestInfo;
+  /** URLs redirected to before this hop (none: undefined). */
+  redirects?: readonly string[];
 }
 
 type State = "pending" | "unread" | "reading" | "done";
@@ -313,6 +387,39 @@ type AbortKind = "timeout" | "user" | "destroyed";
 
 const now = () => performance.now();
 const NO_BODY = () => null;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+// Dropped when a redirect turns the request into a GET without a body.
+const BODY_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "transfer-encoding",
+];
+// Never sent to another origin after a redirect.
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+function withoutHeaders(
+  headers: HeaderRecord,
+  names: readonly string[],
+): HeaderRecord {
+  let copy: HeaderRecord | undefined;
+  for (const name of names) {
+    if (headers[name] !== undefined) {
+      copy ??= { ...headers };
+      delete copy[name];
+    }
+  }
+  return copy ?? headers;
+}
+
+function storeCookies(jar: CookieJar, raw: AdapterResponse, url: string): void {
+  const values = raw.getSetCookie !== undefined
+    ? raw.getSetCookie()
+    : raw.headers.getSetCookie();
+  for (const value of values) jar.setCookie(value, url);
+}
 
 /**
  * One request as the user made it, from the call until the body the user
@@ -519,8 +626,15 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
   readonly body: AdapterBody;
   readonly connectTimeout: number;
   readonly bodyIdleTimeout: number;
+  readonly proxy: ProxyInfo | undefined;
 
-  constructor(session: Session, call: Call, parts: Parts, attempt: number) {
+  constructor(
+    session: Session,
+    call: Call,
+    parts: Parts,
+    attempt: number,
+    proxy: ProxyInfo | undefined,
+  ) {
     this.#session = session;
     this.call = call;
     this.parts = parts;
@@ -534,6 +648,7 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
     const { timeouts } = call.prepared;
     this.connectTimeout = timeouts.connect;
     this.bodyIdleTimeout = timeouts.bodyIdle;
+    this.proxy = proxy;
     if (call.emit !== undefined) this.#created = now();
     call.attach(this);
   }
@@ -804,6 +919,10 @@ export class Session implements AsyncDisposable {
   #maxQueue: number;
   #adapterOption: SessionOptions["adapter"];
   #adapter: PoolAdapter | undefined;
+  #transfer: Transfer;
+  #jar: CookieJar | undefined;
+  #proxies: ProxyResolver | undefined;
+  #hints: PoolHints;
   #limiter: Limiter | undefined;
   #live = new Set<Exchange>();
   #targets = new Map<string, Target>();
@@ -833,6 +952,24 @@ export class Session implements AsyncDisposable {
     this.#maxQueue = config.maxQueue;
     this.#raise = config.raise;
     this.#adapterOption = config.adapter;
+    this.#transfer = config.transfer;
+    const { network } = config;
+    this.#jar = network.jar;
+    const proxies = new ProxyResolver(
+      network.proxy,
+      network.trustEnv,
+      "create session",
+    );
+    this.#proxies = proxies.none ? undefined : proxies;
+    const hints: { -readonly [K in keyof PoolHints]: PoolHints[K] } = {
+      limit: config.limit,
+      limitPerHost: config.limitPerHost,
+    };
+    if (network.tls !== undefined) hints.tls = network.tls;
+    if (network.socketPath !== undefined) {
+      hints.socketPath = network.socketPath;
+    }
+    this.#hints = hints;
     this.#tracker = {
       stack: (new Error().stack ?? "").split("\n").slice(2).join("\n").trim(),
       adapter: undefined,
@@ -889,6 +1026,21 @@ export class Session implements AsyncDisposable {
    */
   get adapterName(): string | undefined {
     return this.#adapter?.name;
+  }
+
+  /**
+   * The session's cookie jar, or `undefined` when cookies are off
+   * (`cookieJar: false`).
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * await using session = new Session({ baseUrl: "https://api.test", cookies: { theme: "dark" } });
+   * console.log(session.cookieJar?.getCookieHeader("https://api.test/")); // "theme=dark"
+   * ```
+   */
+  get cookieJar(): CookieJar | undefined {
+    return this.#jar;
   }
 
   /**
@@ -1064,8 +1216,9 @@ export class Session implements AsyncDisposable {
    * `fetch()` through the session: same arguments and semantics as the
    * global `fetch` (a real WHATWG `Response`, never throws for a status),
    * with the session's base URL, headers, timeouts, limits, pool, retries
-   * and middleware.
-   * Redirects are returned, not followed.
+   * and middleware. Redirects follow `init.redirect` (else the session's
+   * `redirect`, "follow" by default as in fetch; "error" throws
+   * `RedirectError`) and the session's `maxRedirects`; the response's `url` and `redirected` tell the outcome.
    *
    * @example
    * ```ts
@@ -1092,7 +1245,9 @@ export class Session implements AsyncDisposable {
       | undefined;
     let body = init?.body;
     let signal = init?.signal ?? undefined;
+    let redirect = init?.redirect;
     if (input instanceof Request) {
+      redirect ??= input.redirect;
       url = input.url;
       method ??= input.method;
       if (headers === undefined) headers = input.headers;
@@ -1106,9 +1261,14 @@ export class Session implements AsyncDisposable {
     if (headers !== undefined) options.headers = headers;
     if (body !== undefined && body !== null) options.body = body;
     if (signal) options.signal = signal;
+    if (redirect !== undefined) options.redirect = redirect;
     const response = await this.#send(method ?? "GET", url, options, FETCH);
     try {
-      return response._toResponse();
+      const native = response._toResponse();
+      if (response.redirected) {
+        Object.defineProperty(native, "redirected", { value: true });
+      }
+      return native;
     } catch (error) {
       // A status WHATWG Response cannot represent (outside 200-599).
       await response._raw.dump();
@@ -1237,10 +1397,7 @@ export class Session implements AsyncDisposable {
   #getAdapter(): PoolAdapter {
     let adapter = this.#adapter;
     if (adapter === undefined) {
-      const hints: PoolHints = {
-        limit: this.#limit,
-        limitPerHost: this.#limitPerHost,
-      };
+      const hints = this.#hints;
       const option = this.#adapterOption;
       adapter = option === undefined
         ? defaultAdapter(hints)
@@ -1292,6 +1449,7 @@ export class Session implements AsyncDisposable {
     let priority = 0;
     let raise = this.#raise;
     let retry = this.#retry;
+    let transfer = this.#transfer;
     if (options !== undefined) {
       if (typeof options !== "object" || options === null) {
         throw new TypeError(
@@ -1317,6 +1475,7 @@ export class Session implements AsyncDisposable {
       if (options.raiseForStatus !== undefined) {
         raise = checkRaise(options.raiseForStatus, where);
       }
+      transfer = parseTransfer(options, transfer, where);
       if (options.priority !== undefined) {
         if (
           typeof options.priority !== "number" || Number.isNaN(options.priority)
@@ -1376,6 +1535,7 @@ export class Session implements AsyncDisposable {
       priority,
       raise,
       retry,
+      transfer,
     };
   }
 
@@ -1499,7 +1659,34 @@ export class Session implements AsyncDisposable {
     attempt: number,
     intent: ReadIntent,
   ): Promise<SessionResponse> {
-    const exchange = new Exchange(this, call, parts, attempt);
+    const jar = this.#jar;
+    const { transfer } = call.prepared;
+    let sent = parts;
+    if (jar !== undefined && parts.headers.cookie === undefined) {
+      const cookie = jar.getCookieHeader(parts.target.url!);
+      if (cookie !== "") {
+        sent = { ...parts, headers: { ...parts.headers, cookie } };
+      }
+    }
+    if (transfer.onUploadProgress !== undefined && parts.body !== null) {
+      const upload = meterUpload(
+        parts.body,
+        parts.headers["content-length"],
+        transfer.onUploadProgress,
+      );
+      sent = {
+        ...sent,
+        body: upload.body,
+        headers: { ...sent.headers, ...upload.headers },
+      };
+    }
+    const exchange = new Exchange(
+      this,
+      call,
+      sent,
+      attempt,
+      this.#proxies?.for(parts.target.origin),
+    );
     this.#live.add(exchange);
     let dispatched: Promise<AdapterResponse>;
     try {
@@ -1531,12 +1718,38 @@ export class Session implements AsyncDisposable {
     return dispatched.then(
       (raw) => {
         exchange.responded(raw);
-        return new SessionResponse(
+        if (jar !== undefined) storeCookies(jar, raw, parts.target.url!);
+        const status = raw.status;
+        if (
+          status >= 301 && status <= 308 && REDIRECTS.has(status) &&
+          transfer.redirect !== "manual"
+        ) {
+          const location = raw.headers.get("location");
+          if (location !== null) {
+            return this.#redirect(
+              call,
+              parts,
+              new SessionResponse(raw, parts.info, exchange, false),
+              location,
+              attempt,
+              intent,
+            );
+          }
+        }
+        if (transfer.maxResponseSize > 0 || transfer.onDownloadProgress) {
+          // Throws (and discards the body) when Content-Length is too big.
+          raw = meter(raw, parts.info, transfer);
+        }
+        const response = new SessionResponse(
           raw,
           parts.info,
           exchange,
           !intent.shortcut,
         );
+        if (parts.redirects !== undefined) {
+          response._redirects = parts.redirects;
+        }
+        return response;
       },
       (error) => {
         if (
@@ -1568,6 +1781,97 @@ export class Session implements AsyncDisposable {
         exchange.finish(mapped);
         throw mapped;
       },
+    );
+  }
+
+  /** Follow (or refuse) a redirect: the next hop of the same attempt. */
+  async #redirect(
+    call: Call,
+    parts: Parts,
+    response: SessionResponse,
+    location: string,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const { transfer } = call.prepared;
+    const status = response.status;
+    const redirects = parts.redirects ?? [];
+    let next: Target;
+    try {
+      next = withUrl(
+        resolveTarget(new URL(location, parts.target.url!), undefined),
+      );
+    } catch {
+      next = undefined as unknown as Target;
+    }
+    const fail = async (
+      reason: RedirectFailure,
+      why: string,
+    ): Promise<never> => {
+      await response.dump();
+      throw new RedirectError(reason, {
+        status,
+        location: next?.url ?? redact(location),
+        redirects: redirects.length,
+        message: `Cannot follow redirect (${status} to ${
+          next?.url ?? "an invalid location"
+        }) as ${why}`,
+        request: parts.info,
+      });
+    };
+    if (next === undefined) {
+      return fail("invalid-location", "its Location is not an http(s) URL");
+    }
+    if (transfer.redirect === "error") {
+      return fail("forbidden", `redirect is "error"`);
+    }
+    if (redirects.length >= transfer.maxRedirects) {
+      return fail(
+        "max-redirects",
+        `it would be redirect ${
+          redirects.length + 1
+        } and maxRedirects is ${transfer.maxRedirects}`,
+      );
+    }
+    let { method, headers, body, replay } = parts;
+    if (
+      (status === 303 && method !== "HEAD") ||
+      ((status === 301 || status === 302) && method === "POST")
+    ) {
+      method = "GET";
+      body = null;
+      replay = NO_BODY;
+      headers = withoutHeaders(headers, BODY_HEADERS);
+    } else if (body !== null) {
+      if (replay === undefined) {
+        return fail(
+          "unreplayable",
+          "the request body is a stream, which can be sent only once",
+        );
+      }
+      body = replay();
+    }
+    if (next.origin !== parts.target.origin) {
+      headers = withoutHeaders(headers, CREDENTIAL_HEADERS);
+    }
+    if (next.authorization !== undefined) {
+      headers = { ...headers, authorization: next.authorization };
+    }
+    await response.dump();
+    const url = next.url!;
+    return this.#attempt(
+      call,
+      {
+        method,
+        target: next,
+        headers,
+        body,
+        replay,
+        info: { method, url },
+        redirects: [...redirects, url],
+      },
+      attempt,
+      intent,
     );
   }
 

@@ -95,6 +95,11 @@ export interface AdapterRequest {
    * connection that served an earlier one, `false` on a new connection.
    */
   reused?: boolean;
+  /**
+   * The proxy to send this request through, or `undefined` to connect
+   * directly. An adapter that cannot use proxies must reject the request.
+   */
+  readonly proxy?: ProxyInfo;
 }
 
 /**
@@ -166,6 +171,11 @@ export interface AdapterResponse {
   stream(): ReadableStream<Uint8Array> | null;
   /** Discard the body and free the connection. */
   dump(): Promise<void>;
+  /**
+   * The `Set-Cookie` header values, when the adapter has them cheaper than
+   * `headers.getSetCookie()`.
+   */
+  getSetCookie?(): string[];
   /**
    * The response as a WHATWG `Response` (its body is this body). Call
    * `onRead` once, when its body starts being read or is cancelled.
@@ -240,4 +250,56 @@ export interface PoolHints {
   readonly limit: number;
   /** The session's `limitPerHost` (0 = none). */
   readonly limitPerHost: number;
+  /** The session's TLS settings, if any. */
+  readonly tls?: TlsConfig;
+  /** Send every request over this unix domain socket, if set. */
+  readonly socketPath?: string;
+}
+
+/**
+ * A proxy a request goes through, as the session resolved it for the
+ * request's URL (from `proxy`, or from the environment with `trustEnv`).
+ *
+ * @example
+ * ```ts
+ * import type { ProxyInfo } from "@x/sessions";
+ * const proxy: ProxyInfo = {
+ *   url: "http://proxy.test:3128",
+ *   username: "me",
+ *   password: "secret",
+ *   authorization: "Basic bWU6c2VjcmV0",
+ * };
+ * console.log(proxy.url); // "http://proxy.test:3128"
+ * ```
+ */
+export interface ProxyInfo {
+  /** `http://host:port` or `https://host:port`, without credentials. */
+  readonly url: string;
+  /** User name for basic auth (decoded), if any. */
+  readonly username?: string;
+  /** Password for basic auth (decoded), if any. */
+  readonly password?: string;
+  /** The `Proxy-Authorization` header value, if credentials were given. */
+  readonly authorization?: string;
+}
+
+/**
+ * The session's checked TLS settings, as an adapter gets them.
+ *
+ * @example
+ * ```ts
+ * import type { TlsConfig } from "@x/sessions";
+ * const tls: TlsConfig = { ca: [], insecure: true };
+ * console.log(tls.insecure); // true
+ * ```
+ */
+export interface TlsConfig {
+  /** Extra certificate authorities (PEM). */
+  ca: string[];
+  /** Client certificate (PEM), with `key`. */
+  cert?: string;
+  /** Client key (PEM), with `cert`. */
+  key?: string;
+  /** Skip verification of the server's certificate. */
+  insecure: boolean;
 }

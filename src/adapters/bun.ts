@@ -8,6 +8,8 @@ import type {
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
+  PoolHints,
+  ProxyInfo,
 } from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
 
@@ -58,14 +60,35 @@ export class BunAdapter implements PoolAdapter {
   #session: BunFetchSession | undefined;
   #fetch: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
   #closed = false;
+  #direct: Record<string, unknown>;
+  #proxies = new WeakMap<ProxyInfo, Record<string, unknown>>();
 
   /**
    * Create the adapter. Does no I/O.
    *
    * @param options Options for `Bun.FetchSession`.
+   * @param hints The session's TLS settings and unix socket path.
    */
-  constructor(options: BunAdapterOptions = {}) {
-    this.#options = { ...options.sessionOptions };
+  constructor(options: BunAdapterOptions = {}, hints?: PoolHints) {
+    const base: Record<string, unknown> = {};
+    const tls = hints?.tls;
+    if (tls !== undefined) {
+      const settings: Record<string, unknown> = {};
+      if (tls.ca.length > 0) settings.ca = tls.ca;
+      if (tls.cert !== undefined) {
+        settings.cert = tls.cert;
+        settings.key = tls.key;
+      }
+      if (tls.insecure) settings.rejectUnauthorized = false;
+      base.tls = settings;
+    }
+    if (hints?.socketPath !== undefined) base.unix = hints.socketPath;
+    // Bun reads HTTP_PROXY and the like by itself: the session decides
+    // which proxy each request uses, so none by default.
+    else base.proxy = false;
+    this.#options = { ...base, ...options.sessionOptions };
+    // Without FetchSession (older Bun), the same settings go on each fetch.
+    this.#direct = base;
   }
 
   /**
@@ -103,11 +126,29 @@ export class BunAdapter implements PoolAdapter {
         const session = new FetchSession(this.#options);
         this.#session = session;
         this.#fetch = (input, init) => session.fetch(input, init);
+        this.#direct = {};
       } else {
         this.#fetch = fetch;
       }
     }
-    return fetchDispatch(this.#fetch, request);
+    const proxy = request.proxy;
+    if (proxy === undefined) {
+      return fetchDispatch(this.#fetch, request, this.#direct);
+    }
+    let init = this.#proxies.get(proxy);
+    if (init === undefined) {
+      init = {
+        ...this.#direct,
+        proxy: {
+          url: proxy.url,
+          ...(proxy.authorization !== undefined && {
+            headers: { "proxy-authorization": proxy.authorization },
+          }),
+        },
+      };
+      this.#proxies.set(proxy, init);
+    }
+    return fetchDispatch(this.#fetch, request, init);
   }
 
   /**

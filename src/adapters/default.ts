@@ -13,9 +13,14 @@ export function defaultAdapter(hints: PoolHints): PoolAdapter {
     process?: { versions?: { node?: string } };
   };
   if (typeof global.Deno?.createHttpClient === "function") {
-    return new DenoAdapter();
+    // Deno's client can neither skip certificate checks nor send
+    // origin-form requests over a unix socket: undici can, on Deno too.
+    if (hints.tls?.insecure || hints.socketPath !== undefined) {
+      return new NodeAdapter({}, hints);
+    }
+    return new DenoAdapter({}, hints);
   }
-  if (global.Bun !== undefined) return new BunAdapter();
+  if (global.Bun !== undefined) return new BunAdapter({}, hints);
   if (global.process?.versions?.node) return new NodeAdapter({}, hints);
-  return new FetchAdapter();
+  return new FetchAdapter({}, hints);
 }

@@ -8,6 +8,8 @@ import type {
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
+  PoolHints,
+  ProxyInfo,
 } from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
 
@@ -17,6 +19,44 @@ interface DenoHttpClient {
 
 interface DenoApi {
   createHttpClient(options: Record<string, unknown>): DenoHttpClient;
+  env: {
+    get(name: string): string | undefined;
+    set(name: string, value: string): void;
+    delete(name: string): void;
+  };
+}
+
+// Deno's clients read these when they are created, and NO_PROXY even
+// overrides an explicit proxy: the session decides which proxy each request
+// uses, so clients are created with them out of sight.
+const PROXY_VARIABLES = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY",
+].flatMap((name) => [name, name.toLowerCase()]);
+
+function createClient(
+  deno: DenoApi,
+  options: Record<string, unknown>,
+): DenoHttpClient {
+  const saved: [string, string][] = [];
+  try {
+    for (const name of PROXY_VARIABLES) {
+      const value = deno.env.get(name);
+      if (value !== undefined) {
+        saved.push([name, value]);
+        deno.env.delete(name);
+      }
+    }
+  } catch {
+    // No permission to read the environment: nor can the client.
+  }
+  try {
+    return deno.createHttpClient(options);
+  } finally {
+    for (const [name, value] of saved) deno.env.set(name, value);
+  }
 }
 
 /**
@@ -65,15 +105,39 @@ export class DenoAdapter implements PoolAdapter {
   #options: Record<string, unknown>;
   #client: DenoHttpClient | undefined;
   #init: Record<string, unknown> | undefined;
+  // One client per proxy, made at its first request.
+  #proxied = new Map<string, [DenoHttpClient, Record<string, unknown>]>();
   #closed = false;
 
   /**
    * Create the adapter. Does no I/O.
    *
    * @param options Options for `Deno.createHttpClient`.
+   * @param hints The session's TLS settings (`insecure` and `socketPath`
+   *   cannot be done with Deno's client: the default adapter uses undici
+   *   on Deno for them).
+   * @throws {TypeError} when `hints` ask for `insecure` or `socketPath`.
    */
-  constructor(options: DenoAdapterOptions = {}) {
-    this.#options = { ...options.clientOptions };
+  constructor(options: DenoAdapterOptions = {}, hints?: PoolHints) {
+    const tls = hints?.tls;
+    if (tls?.insecure || hints?.socketPath !== undefined) {
+      throw new TypeError(
+        `Cannot create DenoAdapter as Deno.createHttpClient has no ${
+          tls?.insecure
+            ? "option to skip certificate checks"
+            : "unix socket transport that sends origin-form requests"
+        }: use NodeAdapter (undici), which the default adapter picks on Deno for this`,
+      );
+    }
+    const base: Record<string, unknown> = {};
+    if (tls !== undefined) {
+      if (tls.ca.length > 0) base.caCerts = tls.ca;
+      if (tls.cert !== undefined) {
+        base.cert = tls.cert;
+        base.key = tls.key;
+      }
+    }
+    this.#options = { ...base, ...options.clientOptions };
   }
 
   /**
@@ -100,10 +164,37 @@ export class DenoAdapter implements PoolAdapter {
           new Error("DenoAdapter needs Deno.createHttpClient (run on Deno)"),
         );
       }
-      this.#client = deno.createHttpClient(this.#options);
+      this.#client = createClient(deno, this.#options);
       this.#init = { client: this.#client };
     }
+    const proxy = request.proxy;
+    if (proxy !== undefined) {
+      return fetchDispatch(fetch, request, this.#proxiedInit(proxy));
+    }
     return fetchDispatch(fetch, request, this.#init);
+  }
+
+  #proxiedInit(proxy: ProxyInfo): Record<string, unknown> {
+    const key = proxy.url + " " + (proxy.authorization ?? "");
+    let entry = this.#proxied.get(key);
+    if (entry === undefined) {
+      const deno = (globalThis as { Deno?: DenoApi }).Deno!;
+      const client = createClient(deno, {
+        ...this.#options,
+        proxy: {
+          url: proxy.url,
+          ...(proxy.authorization !== undefined && {
+            basicAuth: {
+              username: proxy.username ?? "",
+              password: proxy.password ?? "",
+            },
+          }),
+        },
+      });
+      entry = [client, { client }];
+      this.#proxied.set(key, entry);
+    }
+    return entry[1];
   }
 
   /**
@@ -121,6 +212,8 @@ export class DenoAdapter implements PoolAdapter {
     this.#client = undefined;
     this.#init = undefined;
     client?.close();
+    for (const [proxied] of this.#proxied.values()) proxied.close();
+    this.#proxied.clear();
     return Promise.resolve();
   }
 

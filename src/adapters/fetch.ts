@@ -9,6 +9,7 @@ import type {
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
+  PoolHints,
 } from "./adapter.ts";
 import { FetchResponse } from "./_fetch_response.ts";
 
@@ -56,14 +57,25 @@ export class FetchAdapter implements PoolAdapter {
    * Create a fetch adapter. Does no I/O.
    *
    * @param options The fetch function and extra init fields.
+   * @param hints The session's settings: plain fetch has no TLS or unix
+   *   socket options, so these are refused.
+   * @throws {TypeError} when `hints` set `tls` or `socketPath`.
    */
-  constructor(options: FetchAdapterOptions = {}) {
+  constructor(options: FetchAdapterOptions = {}, hints?: PoolHints) {
+    if (hints?.tls !== undefined || hints?.socketPath !== undefined) {
+      throw new TypeError(
+        `Cannot create FetchAdapter as plain fetch has no ${
+          hints.tls !== undefined ? "TLS" : "unix socket"
+        } options (they work on Node, Deno and Bun)`,
+      );
+    }
     this.#fetch = options.fetch;
     this.#init = options.init;
   }
 
   /**
-   * Send a request with `fetch` (redirects are returned, not followed).
+   * Send a request with `fetch` (redirects are returned to the session,
+   * which follows them).
    *
    * @example
    * ```ts
@@ -75,6 +87,13 @@ export class FetchAdapter implements PoolAdapter {
    * @returns The response once its headers arrived.
    */
   dispatch(request: AdapterRequest): Promise<AdapterResponse> {
+    if (request.proxy !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          "Cannot send request through a proxy with FetchAdapter: plain fetch has no proxy option",
+        ),
+      );
+    }
     return fetchDispatch(this.#fetch ?? fetch, request, this.#init);
   }
 

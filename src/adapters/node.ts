@@ -4,15 +4,18 @@
  *
  * @module
  */
-import type { Client, Dispatcher } from "undici";
+import type { Client, Dispatcher, ProxyAgent } from "undici";
+import type { Readable, Transform } from "node:stream";
 import type {
   AbortSource,
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
   PoolHints,
+  ProxyInfo,
+  TlsConfig,
 } from "./adapter.ts";
-import { isNullBodyStatus } from "./_fetch_response.ts";
+import { FetchResponse, isNullBodyStatus } from "./_fetch_response.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
 type Undici = typeof import("undici");
@@ -80,16 +83,22 @@ export class NodeAdapter implements PoolAdapter {
   #options: NodeAdapterOptions;
   #undici: Undici | undefined;
   #origins = new Map<string, OriginPool>();
+  #proxies = new Map<string, ProxyAgent>();
+  #connect: Record<string, unknown> | undefined;
+  #socketPath: string | undefined;
   #closed = false;
 
   /**
    * Create the adapter. Does no I/O; undici is loaded at the first request.
    *
    * @param options Client settings.
-   * @param _hints The session's limits (the session enforces them).
+   * @param hints The session's limits (the session enforces them), TLS
+   *   settings and unix socket path.
    */
-  constructor(options: NodeAdapterOptions = {}, _hints?: PoolHints) {
+  constructor(options: NodeAdapterOptions = {}, hints?: PoolHints) {
     this.#options = options;
+    this.#socketPath = hints?.socketPath;
+    if (hints?.tls !== undefined) this.#connect = tlsOptions(hints.tls);
   }
 
   /**
@@ -115,6 +124,9 @@ export class NodeAdapter implements PoolAdapter {
 
   #send(undici: Undici, request: AdapterRequest): Promise<AdapterResponse> {
     if (this.#closed) return Promise.reject(new Error("NodeAdapter is closed"));
+    if (request.proxy !== undefined) {
+      return this.#sendProxied(undici, request, request.proxy);
+    }
     let pool = this.#origins.get(request.origin);
     if (pool === undefined) {
       pool = new OriginPool();
@@ -131,6 +143,8 @@ export class NodeAdapter implements PoolAdapter {
           ? request.connectTimeout + 1_000
           : (options.connectTimeout ?? 10_000),
         pipelining: 1,
+        ...(this.#connect && { connect: this.#connect }),
+        ...(this.#socketPath && { socketPath: this.#socketPath }),
         ...options.clientOptions,
       });
       pool.all.add(client);
@@ -173,7 +187,7 @@ export class NodeAdapter implements PoolAdapter {
     return used.request({
       path: request.path,
       method: request.method as Dispatcher.HttpMethod,
-      headers: request.headers as Record<string, string>,
+      headers: withEncoding(request.headers),
       body: request.body as Dispatcher.DispatchOptions["body"],
       signal: (request.abortSource ?? request.signal) as AbortSignal,
       // The session times headers itself (undici's timers are coarse).
@@ -183,6 +197,64 @@ export class NodeAdapter implements PoolAdapter {
       (data) => new UndiciResponse(data, request, release),
       (error) => {
         release();
+        throw error;
+      },
+    );
+  }
+
+  // Through a proxy: undici's ProxyAgent (CONNECT tunnels for https
+  // targets, absolute-form requests for http ones), one per proxy. It does
+  // not report connects: the connect phase is timed with the headers.
+  #sendProxied(
+    undici: Undici,
+    request: AdapterRequest,
+    proxy: ProxyInfo,
+  ): Promise<AdapterResponse> {
+    const key = proxy.url + " " + (proxy.authorization ?? "");
+    let agent = this.#proxies.get(key);
+    if (agent === undefined) {
+      const tls = this.#connect;
+      agent = new undici.ProxyAgent({
+        uri: proxy.url,
+        ...(proxy.authorization && { token: proxy.authorization }),
+        proxyTunnel: false,
+        keepAliveTimeout: this.#options.keepAliveTimeout ?? 4_000,
+        connectTimeout: request.connectTimeout
+          ? request.connectTimeout + 1_000
+          : (this.#options.connectTimeout ?? 10_000),
+        ...(tls && { requestTls: tls, proxyTls: tls }),
+      });
+      this.#proxies.set(key, agent);
+    }
+    request.onConnect?.();
+    return agent.request({
+      origin: request.origin,
+      path: request.path,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: withEncoding(request.headers),
+      body: request.body as Dispatcher.DispatchOptions["body"],
+      signal: (request.abortSource ?? request.signal) as AbortSignal,
+      headersTimeout: 0,
+      bodyTimeout: request.bodyIdleTimeout ?? 0,
+    }).then(
+      (data): AdapterResponse => new UndiciResponse(data, request, () => {}),
+      (error) => {
+        // undici fails a request the proxy refused with 407: answer it as
+        // the proxy did, as Deno and Bun do (for http targets; a refused
+        // CONNECT is an error on every runtime).
+        if (
+          request.origin.startsWith("http:") &&
+          /\(407\)/.test((error as Error)?.message ?? "")
+        ) {
+          return new FetchResponse(
+            new Response(null, {
+              status: 407,
+              statusText: "Proxy Authentication Required",
+            }),
+            request.url,
+            request.onDone,
+          );
+        }
         throw error;
       },
     );
@@ -200,9 +272,10 @@ export class NodeAdapter implements PoolAdapter {
   async close(): Promise<void> {
     this.#closed = true;
     const clients = this.#take();
-    await Promise.all(
-      clients.map((client) => client.closed ? undefined : client.close()),
-    );
+    await Promise.all([
+      ...clients.map((client) => client.closed ? undefined : client.close()),
+      ...this.#takeProxies().map((agent) => agent.close()),
+    ]);
   }
 
   /**
@@ -217,9 +290,18 @@ export class NodeAdapter implements PoolAdapter {
   async destroy(): Promise<void> {
     this.#closed = true;
     const clients = this.#take();
-    await Promise.all(
-      clients.map((client) => client.destroyed ? undefined : client.destroy()),
-    );
+    await Promise.all([
+      ...clients.map((client) =>
+        client.destroyed ? undefined : client.destroy()
+      ),
+      ...this.#takeProxies().map((agent) => agent.destroy()),
+    ]);
+  }
+
+  #takeProxies(): ProxyAgent[] {
+    const agents = [...this.#proxies.values()];
+    this.#proxies.clear();
+    return agents;
   }
 
   #take(): Client[] {
@@ -230,6 +312,87 @@ export class NodeAdapter implements PoolAdapter {
   }
 }
 
+/** undici's connect options for the session's TLS settings. */
+function tlsOptions(tls: TlsConfig): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (tls.ca.length > 0) options.ca = tls.ca;
+  if (tls.cert !== undefined) {
+    options.cert = tls.cert;
+    options.key = tls.key;
+  }
+  if (tls.insecure) options.rejectUnauthorized = false;
+  return options;
+}
+
+// Like fetch, ask for compressed bodies (and decode them) unless the
+// caller chose an encoding.
+function withEncoding(
+  headers: Readonly<Record<string, string>>,
+): Record<string, string> {
+  if (headers["accept-encoding"] !== undefined) {
+    return headers as Record<string, string>;
+  }
+  // Most requests share the session's headers object: copy it once.
+  let copy = withAcceptEncoding.get(headers);
+  if (copy === undefined) {
+    copy = { ...headers, "accept-encoding": ACCEPT_ENCODING };
+    withAcceptEncoding.set(headers, copy);
+  }
+  return copy;
+}
+
+const withAcceptEncoding = new WeakMap<object, Record<string, string>>();
+
+type Zlib = typeof import("node:zlib") & {
+  // Node 22.15+ and 23.8+.
+  createZstdDecompress?: () => Transform;
+};
+type Streams = typeof import("node:stream");
+const builtin = (globalThis as {
+  process?: { getBuiltinModule?: (name: string) => unknown };
+}).process?.getBuiltinModule;
+const zlib = builtin?.("node:zlib") as Zlib | undefined;
+const streams = builtin?.("node:stream") as Streams | undefined;
+const ACCEPT_ENCODING = typeof zlib?.createZstdDecompress === "function"
+  ? "gzip, deflate, br, zstd"
+  : "gzip, deflate, br";
+
+function decoderFor(encoding: string): Transform | undefined {
+  if (zlib === undefined) return undefined;
+  switch (encoding.trim().toLowerCase()) {
+    case "gzip":
+    case "x-gzip":
+      // Lenient about a missing end, as browsers are.
+      return zlib.createGunzip({
+        flush: zlib.constants.Z_SYNC_FLUSH,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      });
+    case "deflate":
+      return zlib.createInflate();
+    case "br":
+      return zlib.createBrotliDecompress();
+    case "zstd":
+      return zlib.createZstdDecompress?.();
+  }
+  return undefined;
+}
+
+async function collect(stream: Readable): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Uint8Array);
+    size += (chunk as Uint8Array).byteLength;
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 class UndiciResponse implements AdapterResponse {
   readonly status: number;
   readonly statusText: string;
@@ -237,6 +400,8 @@ class UndiciResponse implements AdapterResponse {
   #rawHeaders: Record<string, string | string[] | undefined>;
   #headers: Headers | undefined;
   #body: BodyReadable;
+  // The decoded body, for a compressed response.
+  #decoded: Readable | undefined;
 
   constructor(
     data: Dispatcher.ResponseData,
@@ -263,7 +428,22 @@ class UndiciResponse implements AdapterResponse {
     body.once("close", finish);
     if (request.method === "HEAD" || isNullBodyStatus(this.status)) {
       body.dump().catch(() => {});
+    } else if (data.headers["content-encoding"] !== undefined) {
+      const decoder = decoderFor(String(data.headers["content-encoding"]));
+      if (decoder !== undefined) {
+        this.#decoded = decoder;
+        streams!.pipeline(body, decoder, () => {});
+      }
     }
+  }
+
+  getSetCookie(): string[] {
+    const value = this.#rawHeaders["set-cookie"];
+    return value === undefined
+      ? []
+      : typeof value === "string"
+      ? [value]
+      : value;
   }
 
   get headers(): Headers {
@@ -287,18 +467,26 @@ class UndiciResponse implements AdapterResponse {
   }
 
   text(): Promise<string> {
+    if (this.#decoded !== undefined) {
+      return this.bytes().then((bytes) => new TextDecoder().decode(bytes));
+    }
     return this.#body.text();
   }
 
   json(): Promise<unknown> {
+    if (this.#decoded !== undefined) return this.text().then(JSON.parse);
     return this.#body.json();
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#decoded !== undefined) {
+      return this.bytes().then((bytes) => bytes.buffer as ArrayBuffer);
+    }
     return this.#body.arrayBuffer();
   }
 
   bytes(): Promise<Uint8Array> {
+    if (this.#decoded !== undefined) return collect(this.#decoded);
     const body = this.#body as BodyReadable & {
       bytes?: () => Promise<Uint8Array>;
     };
@@ -307,14 +495,50 @@ class UndiciResponse implements AdapterResponse {
   }
 
   blob(): Promise<Blob> {
+    if (this.#decoded !== undefined) {
+      const type = this.headers.get("content-type") ?? "";
+      return this.bytes().then((bytes) =>
+        new Blob([bytes as Uint8Array<ArrayBuffer>], { type })
+      );
+    }
     return this.#body.blob() as unknown as Promise<Blob>;
   }
 
   stream(): ReadableStream<Uint8Array> | null {
-    if (this.#body.readableEnded && this.#body.readableLength === 0) {
+    const body = this.#body;
+    const decoded = this.#decoded;
+    if (
+      decoded === undefined && body.readableEnded && body.readableLength === 0
+    ) {
       return null;
     }
-    return this.#body.body as unknown as ReadableStream<Uint8Array>;
+    const source =
+      (decoded !== undefined
+        ? streams!.Readable.toWeb(decoded)
+        : body.body) as unknown as ReadableStream<Uint8Array>;
+    const reader = source.getReader();
+    // Cancelling undici's web stream does not end the response: destroy it,
+    // so the connection is closed and the exchange ends.
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        const cancelled = reader.cancel(reason).catch(() => {});
+        if (!body.destroyed) {
+          body.on("error", () => {});
+          body.destroy();
+        }
+        decoded?.destroy();
+        return cancelled;
+      },
+    }, { highWaterMark: 0 });
   }
 
   dump(): Promise<void> {
