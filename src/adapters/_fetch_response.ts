@@ -40,6 +40,18 @@ export function isNullBodyStatus(status: number): boolean {
   return status === 101 || status === 204 || status === 205 || status === 304;
 }
 
+/** Join `chunks` (of `size` bytes in all) into one array. */
+export function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 /**
  * An {@linkcode AdapterResponse} over a WHATWG `Response`, calling `onDone`
  * once when its body is finished.
@@ -124,14 +136,7 @@ export class FetchResponse implements AdapterResponse {
       chunks.push(value);
       size += value.byteLength;
     }
-    if (chunks.length === 1) return chunks[0];
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return bytes;
+    return concat(chunks, size);
   }
 
   text(): Promise<string> {

@@ -12,6 +12,7 @@ import type {
   ProxyInfo,
 } from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
+import { tlsOptions } from "./_tls.ts";
 
 interface BunFetchSession {
   fetch(input: string, init: RequestInit): Promise<Response>;
@@ -71,17 +72,7 @@ export class BunAdapter implements PoolAdapter {
    */
   constructor(options: BunAdapterOptions = {}, hints?: PoolHints) {
     const base: Record<string, unknown> = {};
-    const tls = hints?.tls;
-    if (tls !== undefined) {
-      const settings: Record<string, unknown> = {};
-      if (tls.ca.length > 0) settings.ca = tls.ca;
-      if (tls.cert !== undefined) {
-        settings.cert = tls.cert;
-        settings.key = tls.key;
-      }
-      if (tls.insecure) settings.rejectUnauthorized = false;
-      base.tls = settings;
-    }
+    if (hints?.tls !== undefined) base.tls = tlsOptions(hints.tls);
     if (hints?.socketPath !== undefined) base.unix = hints.socketPath;
     // Bun reads HTTP_PROXY and the like by itself: the session decides
     // which proxy each request uses, so none by default.

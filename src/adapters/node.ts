@@ -13,9 +13,9 @@ import type {
   PoolAdapter,
   PoolHints,
   ProxyInfo,
-  TlsConfig,
 } from "./adapter.ts";
-import { FetchResponse, isNullBodyStatus } from "./_fetch_response.ts";
+import { concat, FetchResponse, isNullBodyStatus } from "./_fetch_response.ts";
+import { tlsOptions } from "./_tls.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
 type Undici = typeof import("undici");
@@ -184,16 +184,7 @@ export class NodeAdapter implements PoolAdapter {
         owner.free.push(used);
       }
     };
-    return used.request({
-      path: request.path,
-      method: request.method as Dispatcher.HttpMethod,
-      headers: withEncoding(request.headers),
-      body: request.body as Dispatcher.DispatchOptions["body"],
-      signal: (request.abortSource ?? request.signal) as AbortSignal,
-      // The session times headers itself (undici's timers are coarse).
-      headersTimeout: 0,
-      bodyTimeout: request.bodyIdleTimeout ?? 0,
-    }).then(
+    return used.request(requestOptions(request)).then(
       (data) => new UndiciResponse(data, request, release),
       (error) => {
         release();
@@ -227,37 +218,29 @@ export class NodeAdapter implements PoolAdapter {
       this.#proxies.set(key, agent);
     }
     request.onConnect?.();
-    return agent.request({
-      origin: request.origin,
-      path: request.path,
-      method: request.method as Dispatcher.HttpMethod,
-      headers: withEncoding(request.headers),
-      body: request.body as Dispatcher.DispatchOptions["body"],
-      signal: (request.abortSource ?? request.signal) as AbortSignal,
-      headersTimeout: 0,
-      bodyTimeout: request.bodyIdleTimeout ?? 0,
-    }).then(
-      (data): AdapterResponse => new UndiciResponse(data, request, () => {}),
-      (error) => {
-        // undici fails a request the proxy refused with 407: answer it as
-        // the proxy did, as Deno and Bun do (for http targets; a refused
-        // CONNECT is an error on every runtime).
-        if (
-          request.origin.startsWith("http:") &&
-          /\(407\)/.test((error as Error)?.message ?? "")
-        ) {
-          return new FetchResponse(
-            new Response(null, {
-              status: 407,
-              statusText: "Proxy Authentication Required",
-            }),
-            request.url,
-            request.onDone,
-          );
-        }
-        throw error;
-      },
-    );
+    return agent.request({ ...requestOptions(request), origin: request.origin })
+      .then(
+        (data): AdapterResponse => new UndiciResponse(data, request, () => {}),
+        (error) => {
+          // undici fails a request the proxy refused with 407: answer it as
+          // the proxy did, as Deno and Bun do (for http targets; a refused
+          // CONNECT is an error on every runtime).
+          if (
+            request.origin.startsWith("http:") &&
+            /\(407\)/.test((error as Error)?.message ?? "")
+          ) {
+            return new FetchResponse(
+              new Response(null, {
+                status: 407,
+                statusText: "Proxy Authentication Required",
+              }),
+              request.url,
+              request.onDone,
+            );
+          }
+          throw error;
+        },
+      );
   }
 
   /**
@@ -312,16 +295,18 @@ export class NodeAdapter implements PoolAdapter {
   }
 }
 
-/** undici's connect options for the session's TLS settings. */
-function tlsOptions(tls: TlsConfig): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
-  if (tls.ca.length > 0) options.ca = tls.ca;
-  if (tls.cert !== undefined) {
-    options.cert = tls.cert;
-    options.key = tls.key;
-  }
-  if (tls.insecure) options.rejectUnauthorized = false;
-  return options;
+/** undici's request options for `request`. */
+function requestOptions(request: AdapterRequest): Dispatcher.RequestOptions {
+  return {
+    path: request.path,
+    method: request.method as Dispatcher.HttpMethod,
+    headers: withEncoding(request.headers),
+    body: request.body as Dispatcher.DispatchOptions["body"],
+    signal: (request.abortSource ?? request.signal) as AbortSignal,
+    // The session times headers itself (undici's timers are coarse).
+    headersTimeout: 0,
+    bodyTimeout: request.bodyIdleTimeout ?? 0,
+  };
 }
 
 // Like fetch, ask for compressed bodies (and decode them) unless the
@@ -384,13 +369,7 @@ async function collect(stream: Readable): Promise<Uint8Array> {
     chunks.push(chunk as Uint8Array);
     size += (chunk as Uint8Array).byteLength;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concat(chunks, size);
 }
 
 class UndiciResponse implements AdapterResponse {
