@@ -67,6 +67,7 @@ import {
   mergeHeaders,
 } from "./headers.ts";
 import { Limiter, type Permit } from "./limiter.ts";
+import { SlotSet } from "./_slots.ts";
 import {
   type BodyOwner,
   bufferResponse,
@@ -433,6 +434,10 @@ class Call implements AbortSource, DeadlineTarget {
   reason: unknown = undefined;
   current: Exchange | undefined;
   staleRetried = false;
+  /** Index in the session's busy set (see SlotSet). */
+  slot = -1;
+  /** While in the busy set: the call's promise. */
+  running: Promise<unknown> | undefined = undefined;
   // Made on first use of `signal`: a real AbortSignal costs microseconds on
   // Node, where the adapter takes this object itself (see AbortSource).
   #controller: AbortController | undefined;
@@ -607,6 +612,8 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
   discarded: unknown = undefined;
   raw: AdapterResponse | undefined;
   reused: boolean | undefined = undefined;
+  /** Index in the session's live set (see SlotSet). */
+  slot = -1;
   #session: Session;
   #permit: Permit | undefined;
   #deadline: Deadline | undefined;
@@ -912,7 +919,7 @@ export class Session implements AsyncDisposable {
   #retry: RetryPolicy;
   #middleware: readonly Middleware[];
   #observe: ((event: SessionEvent) => void) | undefined;
-  #busy = new Map<Call, Promise<unknown>>();
+  #busy = new SlotSet<Call>();
   #raise: boolean | StatusPredicate;
   #limit: number;
   #limitPerHost: number;
@@ -924,7 +931,7 @@ export class Session implements AsyncDisposable {
   #proxies: ProxyResolver | undefined;
   #hints: PoolHints;
   #limiter: Limiter | undefined;
-  #live = new Set<Exchange>();
+  #live = new SlotSet<Exchange>();
   #targets = new Map<string, Target>();
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -1320,15 +1327,15 @@ export class Session implements AsyncDisposable {
     unclosed.unregister(this.#tracker);
     const error = new SessionClosedError("Session was destroyed");
     this.#limiter?.rejectAll(error);
-    for (const exchange of [...this.#live]) {
+    for (const exchange of this.#live.snapshot()) {
       exchange.call.abort("destroyed", error);
     }
-    for (const call of [...this.#busy.keys()]) {
+    for (const call of this.#busy.snapshot()) {
       call.abort("destroyed", error);
     }
     const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(
       () => {
-        for (const exchange of [...this.#live]) {
+        for (const exchange of this.#live.snapshot()) {
           exchange.raw?.dump().catch(() => {});
           exchange.finish();
         }
@@ -1367,11 +1374,11 @@ export class Session implements AsyncDisposable {
       round++
     ) {
       const waits: Promise<unknown>[] = [];
-      for (const busy of this.#busy.values()) {
-        waits.push(busy.catch(() => {}));
+      for (const call of this.#busy.snapshot()) {
+        waits.push(call.running!.catch(() => {}));
       }
       let unread = false;
-      for (const exchange of this.#live) {
+      for (const exchange of this.#live.snapshot()) {
         if (exchange.state === "unread") unread = true;
         else waits.push(exchange.changed());
       }
@@ -1379,7 +1386,7 @@ export class Session implements AsyncDisposable {
         // Give code that just received a response one turn of the event
         // loop to start reading it, then discard what is still unread.
         await new Promise((resolve) => setTimeout(resolve, 0));
-        for (const exchange of this.#live) {
+        for (const exchange of this.#live.snapshot()) {
           if (exchange.state !== "unread") continue;
           exchange.discarded = new SessionClosedError(
             "Cannot read the body as the session was closed before anyone started reading it",
@@ -1579,9 +1586,13 @@ export class Session implements AsyncDisposable {
     call: Call,
     running: Promise<SessionResponse>,
   ): Promise<SessionResponse> {
-    if (this.#busy.has(call)) return running;
-    this.#busy.set(call, running);
-    const forget = () => this.#busy.delete(call);
+    if (call.slot !== -1) return running;
+    call.running = running;
+    this.#busy.add(call);
+    const forget = () => {
+      this.#busy.delete(call);
+      call.running = undefined;
+    };
     running.then(forget, forget);
     return running;
   }
