@@ -757,17 +757,18 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
     this.raw = raw;
     this.#stopPhase();
     if (this.state === "pending") this.#set("unread");
-    const emit = this.call.emit;
-    if (emit !== undefined) {
-      this.#headersAt = now();
-      emit({
-        type: "response",
-        ...this.#event(),
-        status: raw.status,
-        reused: this.reused,
-        timings: this.#timings(),
-      });
-    }
+    if (this.call.emit !== undefined) this.#emitResponse(this.call.emit, raw);
+  }
+
+  #emitResponse(emit: Emit, raw: AdapterResponse): void {
+    this.#headersAt = now();
+    emit({
+      type: "response",
+      ...this.#event(),
+      status: raw.status,
+      reused: this.reused,
+      timings: this.#timings(),
+    });
   }
 
   finish(error?: unknown): void {
@@ -777,8 +778,11 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
     this.#session._forget(this);
     this.#set("done");
     this.call.detach();
-    const emit = this.call.emit;
-    if (emit === undefined) return;
+    if (this.call.emit !== undefined) this.#emitEnd(this.call.emit, error);
+  }
+
+  // Kept out of finish(): code for observers only, off the hot path.
+  #emitEnd(emit: Emit, error: unknown): void {
     const failed = error ?? this.#failed;
     const base = {
       ...this.#event(),
