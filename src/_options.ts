@@ -217,12 +217,7 @@ function checkObserve(
   where: string,
 ): ((event: SessionEvent) => void) | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "function") {
-    throw new TypeError(
-      `Cannot ${where} as 'observe' must be a function: received ${typeof value}`,
-    );
-  }
-  return value as (event: SessionEvent) => void;
+  return checkFunction("observe", value, where);
 }
 
 const RETRY_KEYS = new Set([
@@ -295,13 +290,7 @@ export function parseRetry(
     policy.statusCodes = new Set(options.statusCodes);
   }
   if (options.backoff !== undefined) {
-    if (typeof options.backoff !== "function") {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.backoff' must be a function: received ${typeof options
-          .backoff}`,
-      );
-    }
-    policy.backoff = options.backoff;
+    policy.backoff = checkFunction("retry.backoff", options.backoff, where);
   }
   if (options.maxRetryAfter !== undefined) {
     const max = options.maxRetryAfter;
@@ -313,13 +302,11 @@ export function parseRetry(
     policy.maxRetryAfter = max;
   }
   if (options.shouldRetry !== undefined) {
-    if (typeof options.shouldRetry !== "function") {
-      throw new TypeError(
-        `Cannot ${where} as 'retry.shouldRetry' must be a function: received ${typeof options
-          .shouldRetry}`,
-      );
-    }
-    policy.shouldRetry = options.shouldRetry;
+    policy.shouldRetry = checkFunction(
+      "retry.shouldRetry",
+      options.shouldRetry,
+      where,
+    );
   }
   return policy;
 }
@@ -468,14 +455,14 @@ export function parseTransfer(
       : checkCount("maxResponseSize", maxResponseSize, where);
   }
   if (onDownloadProgress !== undefined) {
-    transfer.onDownloadProgress = checkCallback(
+    transfer.onDownloadProgress = checkFunction(
       "onDownloadProgress",
       onDownloadProgress,
       where,
     );
   }
   if (onUploadProgress !== undefined) {
-    transfer.onUploadProgress = checkCallback(
+    transfer.onUploadProgress = checkFunction(
       "onUploadProgress",
       onUploadProgress,
       where,
@@ -484,17 +471,14 @@ export function parseTransfer(
   return transfer;
 }
 
-function checkCallback(
-  name: string,
-  value: unknown,
-  where: string,
-): ProgressCallback {
+// The caller's type says which function it is: only `typeof` is checked.
+function checkFunction<T>(name: string, value: unknown, where: string): T {
   if (typeof value !== "function") {
     throw new TypeError(
       `Cannot ${where} as '${name}' must be a function: received ${typeof value}`,
     );
   }
-  return value as ProgressCallback;
+  return value as T;
 }
 
 /** Network options of a session, checked. */

@@ -355,7 +355,8 @@ function isRaised(raise: boolean | StatusPredicate, status: number): boolean {
   return raise(status) === true;
 }
 
-interface Prepared {
+/** What one attempt sends. */
+interface Parts {
   method: string;
   target: Target;
   headers: HeaderRecord;
@@ -363,24 +364,18 @@ interface Prepared {
   /** Makes the body again for a retry; `undefined` for a one-shot stream. */
   replay: (() => AdapterBody) | undefined;
   info: RequestInfo;
+  /** URLs redirected to before this hop (none: undefined). */
+  redirects?: readonly string[];
+}
+
+/** A request as the user made it: what the first attempt sends, and more. */
+interface Prepared extends Parts {
   signal: AbortSignal | undefined;
   timeouts: Timeouts;
   priority: number;
   raise: boolean | StatusPredicate;
   retry: RetryPolicy;
   transfer: Transfer;
-}
-
-/** What one attempt sends. */
-interface Parts {
-  method: string;
-  target: Target;
-  headers: HeaderRecord;
-  body: AdapterBody;
-  replay: (() => AdapterBody) | undefined;
-  info: RequestInfo;
-  /** URLs redirected to before this hop (none: undefined). */
-  redirects?: readonly string[];
 }
 
 type State = "pending" | "unread" | "reading" | "done";
