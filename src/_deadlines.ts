@@ -6,8 +6,9 @@
  * the same timeout expire in the order they started, so each distinct
  * timeout keeps a FIFO list, and one unref'd timer is armed for the earliest
  * deadline of all lists. Cancelling only marks an entry; finished entries at
- * the head are dropped at once and the list is compacted when mostly dead,
- * so memory stays proportional to the requests in flight.
+ * the head are dropped when the next one is added, a list with nothing live
+ * is dropped at once, and a long list is compacted when mostly dead, so
+ * memory stays proportional to the requests in flight.
  *
  * @module
  */
@@ -35,9 +36,7 @@ export interface Deadline {
 const lists = new Map<number, List>();
 let timer: ReturnType<typeof setTimeout> | undefined;
 let timerAt = Infinity;
-// Deadlines not yet cancelled or fired, over all lists. At 0 the timer is
-// cleared, so no timer outlives the requests (Deno's test sanitizers
-// check this, and so would users' tests).
+// Deadlines not yet cancelled or fired, over all lists (at 0: no timer).
 let total = 0;
 
 /** Call `target.onDeadline()` once `timeout` ms have passed, unless cancelled. */
@@ -45,16 +44,19 @@ export function addDeadline(
   timeout: number,
   target: DeadlineTarget,
 ): Deadline {
-  let list = lists.get(timeout);
-  if (list === undefined) {
-    list = { timeout, items: [], head: 0, live: 0 };
-    lists.set(timeout, list);
-  }
+  const list = lists.get(timeout) ?? newList(timeout);
   const deadline: Deadline = {
     at: performance.now() + timeout,
     target,
     list,
   };
+  // Finished entries at the head go at once (FIFO: requests with the same
+  // timeout mostly finish in order); the rest is compacted now and then.
+  const items = list.items;
+  let head = list.head;
+  while (head < items.length && items[head].target === undefined) head++;
+  list.head = head;
+  if (head > 1024 || items.length - head > 1024) tidy(list);
   list.items.push(deadline);
   list.live++;
   total++;
@@ -67,17 +69,22 @@ export function cancelDeadline(deadline: Deadline): void {
   if (deadline.target === undefined) return;
   deadline.target = undefined;
   const list = deadline.list;
-  list.live--;
-  if (--total === 0) {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    timerAt = Infinity;
-  }
-  const items = list.items;
-  while (list.head < items.length && items[list.head].target === undefined) {
-    list.head++;
-  }
-  tidy(list);
+  if (--list.live === 0) dropList(list);
+  if (--total === 0) disarm();
+}
+
+function newList(timeout: number): List {
+  const list: List = { timeout, items: [], head: 0, live: 0 };
+  lists.set(timeout, list);
+  return list;
+}
+
+// A list with nothing live goes: timeouts that vary per request must not
+// pile up.
+function dropList(list: List): void {
+  if (lists.get(list.timeout) === list) lists.delete(list.timeout);
+  list.items = [];
+  list.head = 0;
 }
 
 function arm(at: number): void {
@@ -91,23 +98,27 @@ function arm(at: number): void {
   unrefTimer(timer);
 }
 
-// Keep a list's memory proportional to its live deadlines: drop it when
-// empty (timeouts that vary per request must not pile up), drop the dead
-// when most are dead behind a long one, drop the consumed head.
+// No deadline left: no timer either, so none outlives the requests (Deno's
+// test sanitizers check this, and so would users' tests).
+function disarm(): void {
+  if (timer !== undefined) clearTimeout(timer);
+  timer = undefined;
+  timerAt = Infinity;
+}
+
+// Keep a long list's memory proportional to its live deadlines: drop the
+// consumed head, or the dead behind a long-running request.
 function tidy(list: List): void {
   const items = list.items;
-  const pending = items.length - list.head;
-  if (pending === 0) {
-    if (lists.get(list.timeout) === list) lists.delete(list.timeout);
-    list.items = [];
+  const head = list.head;
+  const pending = items.length - head;
+  if (head * 2 > items.length) {
+    list.items = items.slice(head);
     list.head = 0;
   } else if (pending > 1024 && list.live * 2 < pending) {
     list.items = items.filter((item, index) =>
-      index >= list.head && item.target !== undefined
+      index >= head && item.target !== undefined
     );
-    list.head = 0;
-  } else if (list.head > 1024 && list.head * 2 > items.length) {
-    list.items = items.slice(list.head);
     list.head = 0;
   }
 }
@@ -139,7 +150,8 @@ function run(): void {
         });
       }
     }
-    tidy(list);
+    if (list.live === 0) dropList(list);
+    else tidy(list);
   }
   if (next < timerAt && total > 0) arm(next);
 }

@@ -412,11 +412,7 @@ export class SessionResponse implements AsyncDisposable {
   }
 
   #check(): void {
-    if (this.#used) {
-      throw new TypeError(
-        `Cannot read the body of ${this.request.method} ${this.request.url} as it was already read or discarded`,
-      );
-    }
+    if (this.#used) throw this.#usedError();
     if (this.#owner?.discarded) throw this.#owner.discarded;
     this.#used = true;
     this.#owner?.touch();
@@ -439,6 +435,12 @@ export class SessionResponse implements AsyncDisposable {
     });
     unreadBodies.register(native, raw, raw);
     return native;
+  }
+
+  #usedError(): TypeError {
+    return new TypeError(
+      `Cannot read the body of ${this.request.method} ${this.request.url} as it was already read or discarded`,
+    );
   }
 
   #read<T>(read: () => Promise<T>): Promise<T> {

@@ -410,6 +410,30 @@ function withoutHeaders(
   return copy ?? headers;
 }
 
+/** `headers` with the URL's credentials unless they set Authorization. */
+function withAuthorization(
+  headers: HeaderRecord,
+  authorization: string,
+): HeaderRecord {
+  return headers.authorization === undefined
+    ? { ...headers, authorization }
+    : headers;
+}
+
+/** `parts` sending its body through an upload progress meter. */
+function withUploadMeter(parts: Parts, onProgress: ProgressCallback): Parts {
+  const upload = meterUpload(
+    parts.body!,
+    parts.headers["content-length"],
+    onProgress,
+  );
+  return {
+    ...parts,
+    body: upload.body,
+    headers: { ...parts.headers, ...upload.headers },
+  };
+}
+
 function storeCookies(jar: CookieJar, raw: AdapterResponse, url: string): void {
   const values = raw.getSetCookie !== undefined
     ? raw.getSetCookie()
@@ -433,6 +457,8 @@ class Call implements AbortSource, DeadlineTarget {
   slot = -1;
   /** While in the busy set: the call's promise. */
   running: Promise<unknown> | undefined = undefined;
+  /** Phase timeouts or observers: each attempt must call `Exchange.sent()`. */
+  readonly watchesSend: boolean;
   // Made on first use of `signal`: a real AbortSignal costs microseconds on
   // Node, where the adapter takes this object itself (see AbortSource).
   #controller: AbortController | undefined;
@@ -447,19 +473,24 @@ class Call implements AbortSource, DeadlineTarget {
   constructor(prepared: Prepared, emit: Emit | undefined) {
     this.prepared = prepared;
     this.emit = emit;
-    const { signal } = prepared;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#kind = "user";
-        this.aborted = true;
-        this.reason = signal.reason;
-      } else {
-        this.#onUserAbort = () => this.abort("user", signal.reason);
-        signal.addEventListener("abort", this.#onUserAbort, { once: true });
-      }
-    }
-    const total = prepared.timeouts.total;
+    const { signal, timeouts } = prepared;
+    this.watchesSend = emit !== undefined || timeouts.connect > 0 ||
+      timeouts.headers > 0;
+    if (signal !== undefined) this.#follow(signal);
+    const total = timeouts.total;
     if (total > 0) this.#deadline = addDeadline(total, this);
+  }
+
+  /** Abort with the user's signal. */
+  #follow(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.#kind = "user";
+      this.aborted = true;
+      this.reason = signal.reason;
+    } else {
+      this.#onUserAbort = () => this.abort("user", signal.reason);
+      signal.addEventListener("abort", this.#onUserAbort, { once: true });
+    }
   }
 
   /** Milliseconds left of the total timeout (Infinity without one). */
@@ -1400,24 +1431,31 @@ export class Session implements AsyncDisposable {
     }
   }
 
+  // The pool and the limiter are made at first use; the accessors stay tiny
+  // for the JIT, as every request calls them.
   #getAdapter(): PoolAdapter {
-    let adapter = this.#adapter;
-    if (adapter === undefined) {
-      const hints = this.#hints;
-      const option = this.#adapterOption;
-      adapter = option === undefined
-        ? defaultAdapter(hints)
-        : typeof option === "function"
-        ? option(hints)
-        : option;
-      this.#adapter = adapter;
-      this.#tracker.adapter = adapter;
-    }
+    return this.#adapter ?? this.#makeAdapter();
+  }
+
+  #makeAdapter(): PoolAdapter {
+    const hints = this.#hints;
+    const option = this.#adapterOption;
+    const adapter = option === undefined
+      ? defaultAdapter(hints)
+      : typeof option === "function"
+      ? option(hints)
+      : option;
+    this.#adapter = adapter;
+    this.#tracker.adapter = adapter;
     return adapter;
   }
 
   #getLimiter(): Limiter {
-    return this.#limiter ??= new Limiter({
+    return this.#limiter ?? this.#makeLimiter();
+  }
+
+  #makeLimiter(): Limiter {
+    return this.#limiter = new Limiter({
       limit: this.#limit,
       limitPerHost: this.#limitPerHost,
       maxQueue: this.#maxQueue,
@@ -1444,8 +1482,38 @@ export class Session implements AsyncDisposable {
     url: string | URL,
     options: RequestOptions | undefined,
   ): Prepared {
+    const method = checkMethod(methodInput, "send request");
+    if (options === undefined) {
+      // The common case, kept short for the JIT.
+      const target = this.#resolve(url);
+      let headers = this.#headers;
+      if (target.authorization !== undefined) {
+        headers = withAuthorization(headers, target.authorization);
+      }
+      return {
+        method,
+        target,
+        headers,
+        body: null,
+        replay: NO_BODY,
+        info: { method, url: target.url! },
+        signal: undefined,
+        timeouts: this.#timeouts,
+        priority: 0,
+        raise: this.#raise,
+        retry: this.#retry,
+        transfer: this.#transfer,
+      };
+    }
+    return this.#prepareWith(method, url, options);
+  }
+
+  #prepareWith(
+    method: string,
+    url: string | URL,
+    options: RequestOptions,
+  ): Prepared {
     const where = "send request";
-    const method = checkMethod(methodInput, where);
     let target = this.#resolve(url);
     let headers = this.#headers;
     let body: AdapterBody = null;
@@ -1456,77 +1524,73 @@ export class Session implements AsyncDisposable {
     let raise = this.#raise;
     let retry = this.#retry;
     let transfer = this.#transfer;
-    if (options !== undefined) {
-      if (typeof options !== "object" || options === null) {
-        throw new TypeError(
-          `Cannot ${where} as options must be an object: received ${typeof options}`,
-        );
-      }
-      checkKeys(options, REQUEST_KEYS, where);
-      if (options.params !== undefined) {
-        const path = appendParams(target.path, options.params);
-        if (path !== target.path) {
-          target = { ...target, path, url: target.origin + path };
-        }
-      }
-      if (options.headers !== undefined) {
-        headers = mergeHeaders(headers, options.headers, where);
-      }
-      if (options.timeout !== undefined) {
-        timeouts = parseTimeouts(options.timeout, timeouts, where);
-      }
-      if (options.retry !== undefined) {
-        retry = parseRetry(options.retry, where, retry);
-      }
-      if (options.raiseForStatus !== undefined) {
-        raise = checkRaise(options.raiseForStatus, where);
-      }
-      transfer = parseTransfer(options, transfer, where);
-      if (options.priority !== undefined) {
-        if (
-          typeof options.priority !== "number" || Number.isNaN(options.priority)
-        ) {
-          throw new TypeError(
-            `Cannot ${where} as 'priority' must be a number: received ${options.priority}`,
-          );
-        }
-        priority = options.priority;
-      }
-      if (options.signal !== undefined) {
-        if (!(options.signal instanceof AbortSignal)) {
-          throw new TypeError(
-            `Cannot ${where} as 'signal' must be an AbortSignal`,
-          );
-        }
-        signal = options.signal;
-      }
-      if (
-        options.json !== undefined ||
-        (options.body !== undefined && options.body !== null)
-      ) {
-        if (
-          options.json !== undefined && options.body !== undefined &&
-          options.body !== null
-        ) {
-          throw new TypeError(
-            `Cannot ${where} as 'json' and 'body' are both set: pass one`,
-          );
-        }
-        if (method === "GET" || method === "HEAD") {
-          throw new TypeError(
-            `Cannot ${where} as a ${method} request cannot have a body`,
-          );
-        }
-        const prepared = prepareBody(options, headers);
-        body = prepared.body;
-        replay = prepared.replay;
-        headers = prepared.headers;
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot ${where} as options must be an object: received ${typeof options}`,
+      );
+    }
+    checkKeys(options, REQUEST_KEYS, where);
+    if (options.params !== undefined) {
+      const path = appendParams(target.path, options.params);
+      if (path !== target.path) {
+        target = { ...target, path, url: target.origin + path };
       }
     }
+    if (options.headers !== undefined) {
+      headers = mergeHeaders(headers, options.headers, where);
+    }
+    if (options.timeout !== undefined) {
+      timeouts = parseTimeouts(options.timeout, timeouts, where);
+    }
+    if (options.retry !== undefined) {
+      retry = parseRetry(options.retry, where, retry);
+    }
+    if (options.raiseForStatus !== undefined) {
+      raise = checkRaise(options.raiseForStatus, where);
+    }
+    transfer = parseTransfer(options, transfer, where);
+    if (options.priority !== undefined) {
+      if (
+        typeof options.priority !== "number" || Number.isNaN(options.priority)
+      ) {
+        throw new TypeError(
+          `Cannot ${where} as 'priority' must be a number: received ${options.priority}`,
+        );
+      }
+      priority = options.priority;
+    }
+    if (options.signal !== undefined) {
+      if (!(options.signal instanceof AbortSignal)) {
+        throw new TypeError(
+          `Cannot ${where} as 'signal' must be an AbortSignal`,
+        );
+      }
+      signal = options.signal;
+    }
     if (
-      target.authorization !== undefined && headers.authorization === undefined
+      options.json !== undefined ||
+      (options.body !== undefined && options.body !== null)
     ) {
-      headers = { ...headers, authorization: target.authorization };
+      if (
+        options.json !== undefined && options.body !== undefined &&
+        options.body !== null
+      ) {
+        throw new TypeError(
+          `Cannot ${where} as 'json' and 'body' are both set: pass one`,
+        );
+      }
+      if (method === "GET" || method === "HEAD") {
+        throw new TypeError(
+          `Cannot ${where} as a ${method} request cannot have a body`,
+        );
+      }
+      const prepared = prepareBody(options, headers);
+      body = prepared.body;
+      replay = prepared.replay;
+      headers = prepared.headers;
+    }
+    if (target.authorization !== undefined) {
+      headers = withAuthorization(headers, target.authorization);
     }
     const info: RequestInfo = { method, url: target.url! };
     return {
@@ -1670,7 +1734,6 @@ export class Session implements AsyncDisposable {
     intent: ReadIntent,
   ): Promise<SessionResponse> {
     const jar = this.#jar;
-    const { transfer } = call.prepared;
     let sent = parts;
     if (jar !== undefined && parts.headers.cookie === undefined) {
       const cookie = jar.getCookieHeader(parts.target.url!);
@@ -1678,17 +1741,9 @@ export class Session implements AsyncDisposable {
         sent = { ...parts, headers: { ...parts.headers, cookie } };
       }
     }
-    if (transfer.onUploadProgress !== undefined && parts.body !== null) {
-      const upload = meterUpload(
-        parts.body,
-        parts.headers["content-length"],
-        transfer.onUploadProgress,
-      );
-      sent = {
-        ...sent,
-        body: upload.body,
-        headers: { ...sent.headers, ...upload.headers },
-      };
+    const { onUploadProgress } = call.prepared.transfer;
+    if (onUploadProgress !== undefined && parts.body !== null) {
+      sent = withUploadMeter(sent, onUploadProgress);
     }
     const exchange = new Exchange(
       this,
@@ -1698,100 +1753,120 @@ export class Session implements AsyncDisposable {
       this.#proxies?.for(parts.target.origin),
     );
     this.#live.add(exchange);
-    let dispatched: Promise<AdapterResponse>;
+    return this.#start(exchange, parts.body).then(
+      (raw) => this.#received(exchange, parts, raw, intent),
+      (error) => this.#failed(exchange, parts, error, intent),
+    );
+  }
+
+  /** Take a permit (or wait for one) and hand the exchange to the adapter. */
+  #start(exchange: Exchange, body: AdapterBody): Promise<AdapterResponse> {
+    const call = exchange.call;
     try {
       if (call.aborted) throw call.reason;
-      const body = parts.body;
       if (body instanceof ReadableStream && body.locked) {
         throw new TypeError(
           "Cannot send the request body again: it is a stream, which can be sent only once",
         );
       }
       const limiter = this.#getLimiter();
-      const origin = parts.target.origin;
-      const permit = limiter.tryAcquire(origin);
+      const permit = limiter.tryAcquire(exchange.origin);
       if (permit !== undefined) {
         exchange.permit = permit;
-        dispatched = this.#dispatch(exchange);
-      } else {
-        dispatched = limiter.acquire(origin, {
-          priority: call.prepared.priority,
-          signal: call.signal,
-        }).then((permit) => {
-          exchange.permit = permit;
-          return this.#dispatch(exchange);
-        });
+        return this.#dispatch(exchange);
       }
+      return limiter.acquire(exchange.origin, {
+        priority: call.prepared.priority,
+        signal: call.signal,
+      }).then((permit) => {
+        exchange.permit = permit;
+        return this.#dispatch(exchange);
+      });
     } catch (error) {
-      dispatched = Promise.reject(error);
+      return Promise.reject(error);
     }
-    return dispatched.then(
-      (raw) => {
-        exchange.responded(raw);
-        if (jar !== undefined) storeCookies(jar, raw, parts.target.url!);
-        const status = raw.status;
-        if (
-          status >= 301 && status <= 308 && REDIRECTS.has(status) &&
-          transfer.redirect !== "manual"
-        ) {
-          const location = raw.headers.get("location");
-          if (location !== null) {
-            return this.#redirect(
-              call,
-              parts,
-              new SessionResponse(raw, parts.info, exchange, false),
-              location,
-              attempt,
-              intent,
-            );
-          }
-        }
-        if (transfer.maxResponseSize > 0 || transfer.onDownloadProgress) {
-          // Throws (and discards the body) when Content-Length is too big.
-          raw = meter(raw, parts.info, transfer);
-        }
-        const response = new SessionResponse(
-          raw,
-          parts.info,
-          exchange,
-          !intent.shortcut,
+  }
+
+  /** The attempt's response headers arrived. */
+  #received(
+    exchange: Exchange,
+    parts: Parts,
+    raw: AdapterResponse,
+    intent: ReadIntent,
+  ): SessionResponse | Promise<SessionResponse> {
+    exchange.responded(raw);
+    const jar = this.#jar;
+    if (jar !== undefined) storeCookies(jar, raw, parts.target.url!);
+    const status = raw.status;
+    const { transfer } = exchange.call.prepared;
+    if (
+      status >= 301 && status <= 308 && REDIRECTS.has(status) &&
+      transfer.redirect !== "manual"
+    ) {
+      const location = raw.headers.get("location");
+      if (location !== null) {
+        return this.#redirect(
+          exchange.call,
+          parts,
+          new SessionResponse(raw, parts.info, exchange, false),
+          location,
+          exchange.attempt,
+          intent,
         );
-        if (parts.redirects !== undefined) {
-          response._redirects = parts.redirects;
-        }
-        return response;
-      },
-      (error) => {
-        if (
-          !call.staleRetried && !call.aborted && parts.replay !== undefined &&
-          IDEMPOTENT.has(parts.method) &&
-          isStaleConnection(error, exchange)
-        ) {
-          // A kept-alive connection the server had closed: send once more,
-          // at once, on another connection.
-          call.staleRetried = true;
-          exchange.finish();
-          call.emit?.({
-            type: "retry",
-            method: parts.info.method,
-            url: parts.info.url,
-            attempt,
-            reason: "stale-connection",
-            delay: 0,
-            error,
-          });
-          return this.#attempt(
-            call,
-            { ...parts, body: parts.replay() },
-            attempt,
-            intent,
-          );
-        }
-        const mapped = exchange.mapError(error);
-        exchange.finish(mapped);
-        throw mapped;
-      },
+      }
+    }
+    if (transfer.maxResponseSize > 0 || transfer.onDownloadProgress) {
+      // Throws (and discards the body) when Content-Length is too big.
+      raw = meter(raw, parts.info, transfer);
+    }
+    const response = new SessionResponse(
+      raw,
+      parts.info,
+      exchange,
+      !intent.shortcut,
     );
+    if (parts.redirects !== undefined) {
+      response._redirects = parts.redirects;
+    }
+    return response;
+  }
+
+  /** The attempt failed before its response headers arrived. */
+  #failed(
+    exchange: Exchange,
+    parts: Parts,
+    error: unknown,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const { call, attempt } = exchange;
+    if (
+      !call.staleRetried && !call.aborted && parts.replay !== undefined &&
+      IDEMPOTENT.has(parts.method) &&
+      isStaleConnection(error, exchange)
+    ) {
+      // A kept-alive connection the server had closed: send once more,
+      // at once, on another connection.
+      call.staleRetried = true;
+      exchange.finish();
+      call.emit?.({
+        type: "retry",
+        method: parts.info.method,
+        url: parts.info.url,
+        attempt,
+        reason: "stale-connection",
+        delay: 0,
+        error,
+      });
+      return this.#attempt(
+        call,
+        { ...parts, body: parts.replay() },
+        attempt,
+        intent,
+      );
+    }
+    const mapped = exchange.mapError(error);
+    exchange.finish(mapped);
+    throw mapped;
   }
 
   /** Follow (or refuse) a redirect: the next hop of the same attempt. */
@@ -1887,7 +1962,9 @@ export class Session implements AsyncDisposable {
 
   #dispatch(exchange: Exchange): Promise<AdapterResponse> {
     const adapter = this.#getAdapter();
-    exchange.sent(adapter.reportsConnect === true);
+    if (exchange.call.watchesSend) {
+      exchange.sent(adapter.reportsConnect === true);
+    }
     return adapter.dispatch(exchange);
   }
 
@@ -1899,6 +1976,14 @@ export class Session implements AsyncDisposable {
     error: unknown,
     intent: ReadIntent,
   ): SessionResponse | Promise<SessionResponse> {
+    const { retry } = call.prepared;
+    // Most responses are not retried: decide that without #retryDelay.
+    if (
+      attempt >= retry.limit ||
+      (response !== undefined && !retry.statusCodes.has(response.status))
+    ) {
+      return this.#deliver(call, response, error);
+    }
     const delay = this.#retryDelay(call, attempt, response, error);
     if (delay !== undefined) {
       return this.#track(
@@ -1918,9 +2003,19 @@ export class Session implements AsyncDisposable {
     call.settle();
     if (response === undefined) throw error;
     const { raise } = call.prepared;
+    if (raise === false || (raise === true && response.ok)) return response;
+    return this.#raiseForStatus(call, response, raise);
+  }
+
+  /** `raiseForStatus` on a response that may be an error (off the hot path). */
+  #raiseForStatus(
+    call: Call,
+    response: SessionResponse,
+    raise: boolean | StatusPredicate,
+  ): SessionResponse | Promise<SessionResponse> {
     let raised: boolean;
     try {
-      raised = raise !== false && isRaised(raise, response.status);
+      raised = isRaised(raise, response.status);
     } catch (error) {
       // A throwing raiseForStatus predicate: free the connection, pass the
       // error on.

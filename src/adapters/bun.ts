@@ -108,24 +108,39 @@ export class BunAdapter implements PoolAdapter {
    * @returns The response once its headers arrived.
    */
   dispatch(request: AdapterRequest): Promise<AdapterResponse> {
-    if (this.#fetch === undefined) {
-      if (this.#closed) {
-        return Promise.reject(new Error("BunAdapter is closed"));
-      }
-      const FetchSession = (globalThis as { Bun?: BunApi }).Bun?.FetchSession;
-      if (FetchSession) {
-        const session = new FetchSession(this.#options);
-        this.#session = session;
-        this.#fetch = (input, init) => session.fetch(input, init);
-        this.#direct = {};
-      } else {
-        this.#fetch = fetch;
-      }
+    // Kept short for the JIT: every request runs it.
+    const fetchFn = this.#fetch ?? this.#open();
+    if (fetchFn === undefined) {
+      return Promise.reject(new Error("BunAdapter is closed"));
     }
     const proxy = request.proxy;
-    if (proxy === undefined) {
-      return fetchDispatch(this.#fetch, request, this.#direct);
+    return fetchDispatch(
+      fetchFn,
+      request,
+      proxy === undefined ? this.#direct : this.#proxyInit(proxy),
+    );
+  }
+
+  // The fetch function at first use: the adapter's FetchSession when Bun
+  // has it, else the global fetch; `undefined` once closed.
+  #open():
+    | ((input: string, init: RequestInit) => Promise<Response>)
+    | undefined {
+    if (this.#closed) return undefined;
+    const FetchSession = (globalThis as { Bun?: BunApi }).Bun?.FetchSession;
+    if (FetchSession) {
+      const session = new FetchSession(this.#options);
+      this.#session = session;
+      this.#fetch = (input, init) => session.fetch(input, init);
+      this.#direct = {};
+    } else {
+      this.#fetch = fetch;
     }
+    return this.#fetch;
+  }
+
+  // The init fields that send a request through `proxy` (made once each).
+  #proxyInit(proxy: ProxyInfo): Record<string, unknown> {
     let init = this.#proxies.get(proxy);
     if (init === undefined) {
       init = {
@@ -139,7 +154,7 @@ export class BunAdapter implements PoolAdapter {
       };
       this.#proxies.set(proxy, init);
     }
-    return fetchDispatch(this.#fetch, request, init);
+    return init;
   }
 
   /**
