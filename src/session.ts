@@ -2041,16 +2041,13 @@ export class Session implements AsyncDisposable {
     response: SessionResponse | undefined,
     error: unknown,
   ): number | undefined {
+    // #settle has checked the attempt limit and the status already.
     const { retry, method, replay } = call.prepared;
-    if (
-      attempt >= retry.limit || call.aborted || replay === undefined ||
-      !retry.methods.has(method)
-    ) {
+    if (call.aborted || replay === undefined || !retry.methods.has(method)) {
       return undefined;
     }
     let delay: number | undefined;
     if (response !== undefined) {
-      if (!retry.statusCodes.has(response.status)) return undefined;
       const after = parseRetryAfter(response.headers.get("retry-after"));
       if (after !== undefined) {
         if (after > retry.maxRetryAfter) return undefined;

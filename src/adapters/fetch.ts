@@ -124,18 +124,6 @@ export class FetchAdapter implements PoolAdapter {
   }
 }
 
-// Most requests of a session share one headers object: remember the last
-// one that had fields instead of walking it each time. (Only a positive
-// answer is kept: an empty object sent as headers does no harm.)
-let lastWithKeys: object | undefined;
-
-function hasKeys(headers: object): boolean {
-  if (headers === lastWithKeys) return true;
-  if (Object.keys(headers).length === 0) return false;
-  lastWithKeys = headers;
-  return true;
-}
-
 /** Send `request` through `fetchFn`; shared by the fetch-based adapters. */
 export function fetchDispatch(
   fetchFn: (input: string, init: RequestInit) => Promise<Response>,
@@ -152,7 +140,9 @@ export function fetchDispatch(
   };
   if (request.method !== "GET") init.method = request.method;
   const headers = request.headers;
-  if (hasKeys(headers)) init.headers = headers as Record<string, string>;
+  if (Object.keys(headers).length > 0) {
+    init.headers = headers as Record<string, string>;
+  }
   if (request.body !== null) {
     init.body = request.body as BodyInit;
     if (request.body instanceof ReadableStream) init.duplex = "half";
