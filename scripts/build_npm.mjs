@@ -32,6 +32,14 @@ function run(command, args, options = {}) {
 }
 
 const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+// The default User-Agent names the version: it must be the one published.
+const versionSource = readFileSync(join(root, "src/_version.ts"), "utf8");
+if (!versionSource.includes(`VERSION = "${denoJson.version}"`)) {
+  console.error(
+    `build: src/_version.ts does not say VERSION = "${denoJson.version}" (deno.json)`,
+  );
+  process.exit(1);
+}
 const devJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
 // Dependencies: every npm: import in deno.json must be a dependency of the

@@ -19,6 +19,7 @@ import { CookieJar } from "./cookies.ts";
 import type { ProgressCallback, RedirectMode, TlsOptions } from "./network.ts";
 import type { ProxyInfo, TlsConfig } from "./adapters/adapter.ts";
 import { parseProxy } from "./proxy.ts";
+import { USER_AGENT } from "./_version.ts";
 
 const SESSION_KEYS = new Set([
   "baseUrl",
@@ -72,7 +73,10 @@ export interface Timeouts {
 
 export interface SessionConfig {
   base: Target | undefined;
+  /** Headers for requests to `base`'s origin (all of them without a base). */
   headers: HeaderRecord;
+  /** Headers for other origins: `headers` without the session's credentials. */
+  foreignHeaders: HeaderRecord;
   timeouts: Timeouts;
   retry: RetryPolicy;
   middleware: readonly Middleware[];
@@ -82,8 +86,65 @@ export interface SessionConfig {
   maxQueue: number;
   raise: boolean | StatusPredicate;
   adapter: SessionOptions["adapter"];
+  /** Close the adapter with the session (false for a container's shared one). */
+  ownsAdapter: boolean;
+  /** Why a body nobody started reading is gone after close(). */
+  unreadMessage: string;
   transfer: Transfer;
   network: NetworkConfig;
+}
+
+/**
+ * The key under which containers and registries hand a session the config
+ * they parsed once (a symbol: user options never carry it).
+ */
+export const PARSED: unique symbol = Symbol("parsed session options");
+
+/** Options that carry an already parsed config. */
+export interface ParsedOptions {
+  [PARSED]: SessionConfig;
+}
+
+/** Options a session is made from: the config `options` carry, or parsed now. */
+export function sessionConfig(
+  options: SessionOptions | ParsedOptions,
+  where: string,
+): SessionConfig {
+  checkObject(options, where);
+  const parsed = (options as Partial<ParsedOptions>)[PARSED];
+  if (parsed !== undefined) return parsed;
+  const config = parseSessionOptions(options as SessionOptions, where);
+  applyCookies(config);
+  return config;
+}
+
+/** Write the `cookies` option into the config's jar (once per config). */
+export function applyCookies(config: SessionConfig): void {
+  const { jar, cookies } = config.network;
+  if (jar === undefined || cookies === undefined) return;
+  const url = config.base!.origin + "/";
+  for (const [name, value] of cookies) {
+    jar.setCookie(`${name}=${value}; Path=/`, url);
+  }
+}
+
+// Never sent to another origin than baseUrl's unless a request passes them.
+export const CREDENTIAL_HEADERS = [
+  "authorization",
+  "cookie",
+  "proxy-authorization",
+] as const;
+
+/** `headers` without the credential headers (itself when it has none). */
+export function withoutCredentials(headers: HeaderRecord): HeaderRecord {
+  let copy: HeaderRecord | undefined;
+  for (const name of CREDENTIAL_HEADERS) {
+    if (headers[name] !== undefined) {
+      copy ??= { ...headers };
+      delete copy[name];
+    }
+  }
+  return copy ?? headers;
 }
 
 /** Throw a TypeError unless `options` is an object. */
@@ -111,7 +172,12 @@ export function parseSessionOptions(
   const base = options.baseUrl === undefined
     ? undefined
     : parseBaseUrl(options.baseUrl);
-  const headers = mergeHeaders({}, options.headers, where);
+  // A new record each time: it is the session's own (and gets its credentials).
+  const headers = mergeHeaders(
+    { "user-agent": USER_AGENT },
+    options.headers,
+    where,
+  );
   if (base?.authorization && !("authorization" in headers)) {
     headers.authorization = base.authorization;
   }
@@ -129,6 +195,7 @@ export function parseSessionOptions(
   return {
     base,
     headers,
+    foreignHeaders: base === undefined ? headers : withoutCredentials(headers),
     timeouts: parseTimeouts(options.timeout, DEFAULT_TIMEOUTS, where),
     retry: options.retry === undefined
       ? DEFAULT_RETRY
@@ -148,10 +215,15 @@ export function parseSessionOptions(
       ? true
       : checkRaise(options.raiseForStatus, where),
     adapter,
+    ownsAdapter: true,
+    unreadMessage: UNREAD_MESSAGE,
     transfer: parseTransfer(options, DEFAULT_TRANSFER, where),
     network: parseNetwork(options, base, where),
   };
 }
+
+const UNREAD_MESSAGE =
+  "Cannot read the body as the session was closed before anyone started reading it";
 
 const DEFAULT_TIMEOUTS: Timeouts = {
   total: 300_000,
@@ -484,6 +556,8 @@ function checkFunction<T>(name: string, value: unknown, where: string): T {
 /** Network options of a session, checked. */
 export interface NetworkConfig {
   jar: CookieJar | undefined;
+  /** The `cookies` option, checked; written into `jar` by applyCookies(). */
+  cookies: readonly (readonly [string, string])[] | undefined;
   proxy: ProxyInfo | undefined;
   trustEnv: boolean;
   tls: TlsConfig | undefined;
@@ -497,6 +571,7 @@ function parseNetwork(
 ): NetworkConfig {
   const { cookieJar, cookies, trustEnv, tls, socketPath } = options;
   let jar: CookieJar | undefined;
+  let initial: [string, string][] | undefined;
   if (cookieJar === false) {
     if (cookies !== undefined) {
       throw new TypeError(
@@ -527,7 +602,8 @@ function parseNetwork(
         `Cannot ${where} as 'cookies' needs 'baseUrl' (they are stored for its host); to set cookies for other hosts, use a CookieJar and its setCookie()`,
       );
     }
-    for (const [name, value] of Object.entries(cookies)) {
+    initial = Object.entries(cookies);
+    for (const [name, value] of initial) {
       if (
         typeof value !== "string" || !COOKIE_NAME.test(name) ||
         !COOKIE_VALUE.test(value)
@@ -536,7 +612,6 @@ function parseNetwork(
           `Cannot ${where} as cookie '${name}' is not a valid cookie name and string value`,
         );
       }
-      jar!.setCookie(`${name}=${value}; Path=/`, base.origin + "/");
     }
   }
   if (trustEnv !== undefined && typeof trustEnv !== "boolean") {
@@ -554,6 +629,7 @@ function parseNetwork(
   }
   return {
     jar,
+    cookies: initial,
     proxy: options.proxy === undefined
       ? undefined
       : parseProxy(options.proxy, where),

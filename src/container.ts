@@ -5,9 +5,14 @@
  *
  * @module
  */
-import type { PoolAdapter } from "./adapters/adapter.ts";
 import { Session, type SessionOptions } from "./session.ts";
-import { checkObject, parseSessionOptions } from "./_options.ts";
+import {
+  applyCookies,
+  checkObject,
+  PARSED,
+  parseSessionOptions,
+  type SessionConfig,
+} from "./_options.ts";
 import { MAX_TIMER, unrefTimer } from "./_timers.ts";
 
 /**
@@ -52,6 +57,27 @@ let enterCall: (
   counted: boolean,
 ) => () => void;
 
+const UNREAD_MESSAGE =
+  "Cannot read the body as the container's temporary session closed when the decorated method returned: read the body inside the method, or keep a session open with startSession() (or await using)";
+
+/** The options of a container's sessions, parsed and applied once. */
+function containerConfig(
+  options: SessionOptions,
+  where: string,
+): SessionConfig {
+  const config = parseSessionOptions(options, where);
+  applyCookies(config);
+  // The container's sessions come and go: an adapter instance is shared by
+  // all of them and stays open (its owner closes it); a factory gives each
+  // session its own.
+  const adapter = config.adapter;
+  if (adapter !== undefined && typeof adapter !== "function") {
+    config.ownsAdapter = false;
+  }
+  config.unreadMessage = UNREAD_MESSAGE;
+  return config;
+}
+
 /**
  * A base class for API wrappers that hides their session.
  *
@@ -90,7 +116,9 @@ let enterCall: (
  * ```
  */
 export class SessionContainer implements AsyncDisposable {
-  #options: SessionOptions;
+  // Parsed once: every session the container opens shares it, and with it
+  // one cookie jar and one adapter instance, if one was given.
+  #config: SessionConfig | undefined;
   #idleDelay: number;
   #borrowed: Session | undefined;
   #opened: Session | undefined;
@@ -137,22 +165,8 @@ export class SessionContainer implements AsyncDisposable {
       }
       this.#borrowed = session;
     } else {
-      parseSessionOptions(sessionOptions, where);
+      this.#config = containerConfig(sessionOptions, where);
     }
-    const adapter = sessionOptions.adapter;
-    if (adapter !== undefined && typeof adapter !== "function") {
-      // The container's sessions come and go; an adapter instance is shared
-      // by all of them and stays open: its owner closes it.
-      const shared: PoolAdapter = {
-        name: adapter.name,
-        deferHandoff: adapter.deferHandoff,
-        dispatch: (request) => adapter.dispatch(request),
-        close: () => Promise.resolve(),
-        destroy: () => Promise.resolve(),
-      };
-      sessionOptions.adapter = () => shared;
-    }
-    this.#options = sessionOptions;
   }
 
   /**
@@ -228,7 +242,7 @@ export class SessionContainer implements AsyncDisposable {
         this.#temporary = undefined;
         this.#opened = temporary.session;
       } else {
-        this.#opened = new Session(this.#options);
+        this.#opened = this.#newSession();
       }
     }
     return this.#opened;
@@ -291,6 +305,10 @@ export class SessionContainer implements AsyncDisposable {
     enterCall = (container, counted) => container.#enter(counted);
   }
 
+  #newSession(): Session {
+    return new Session({ [PARSED]: this.#config! } as SessionOptions);
+  }
+
   // Start a decorated call; returns its release. `counted` calls (not
   // generators, which a consumer may abandon) are waited for by
   // closeSession().
@@ -300,7 +318,7 @@ export class SessionContainer implements AsyncDisposable {
       let temporary = this.#temporary;
       if (temporary === undefined) {
         temporary = this.#temporary = {
-          session: new Session(this.#options),
+          session: this.#newSession(),
           users: 0,
           timer: undefined,
         };

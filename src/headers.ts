@@ -33,12 +33,32 @@ export type HeadersInput =
 export type HeaderRecord = Record<string, string>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+// What fetch refuses in a value: control characters other than HTAB, DEL,
+// and anything above 0xFF (a value is a byte string).
+const BAD_VALUE = /[^\t\x20-\x7E\x80-\xFF]/;
+// Leading or trailing HTTP whitespace, which fetch strips.
+const EDGE_SPACE = /^[\t ]+|[\t ]+$/g;
+
+/**
+ * Hop-by-hop and framing headers: they describe one connection, which the
+ * session's pool owns, so a request may not set them (a `Connection:
+ * upgrade` could leave a pooled connection waiting for a protocol switch).
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "upgrade",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+]);
 
 /**
  * Check one header; returns the lower-case name.
  *
- * @throws {TypeError} for an invalid name or a value with CR, LF or NUL.
+ * @throws {TypeError} for an invalid name, a hop-by-hop header, or a value
+ * fetch would refuse.
  */
 export function checkHeader(
   name: string,
@@ -59,10 +79,37 @@ export function checkHeader(
   }
   if (BAD_VALUE.test(value)) {
     throw new TypeError(
-      `Cannot ${where} as the value of header '${name}' contains CR, LF or NUL`,
+      `Cannot ${where} as the value of header '${name}' contains a control character (CR, LF or NUL included) or a character above U+00FF`,
     );
   }
-  return name.toLowerCase();
+  const lower = name.toLowerCase();
+  if (HOP_BY_HOP.has(lower)) {
+    throw new TypeError(
+      `Cannot ${where} as header '${name}' is hop-by-hop: the session's pool manages connections and message framing itself`,
+    );
+  }
+  return lower;
+}
+
+/** `value` without leading and trailing spaces and tabs, as fetch sends it. */
+function trimValue(value: string): string {
+  const last = value.length - 1;
+  if (last < 0) return value;
+  const first = value.charCodeAt(0);
+  const end = value.charCodeAt(last);
+  if (first !== 32 && first !== 9 && end !== 32 && end !== 9) return value;
+  return value.replace(EDGE_SPACE, "");
+}
+
+function isPlainObject(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return Object.prototype.toString.call(value).slice(8, -1);
 }
 
 /**
@@ -91,33 +138,49 @@ export function mergeHeaders(
   const out: HeaderRecord = { ...base };
   if (extra instanceof Headers) {
     extra.forEach((value, name) => {
-      out[checkHeader(name, value, where)] = value;
+      out[checkHeader(name, value, where)] = trimValue(value);
     });
   } else if (Array.isArray(extra)) {
-    for (const pair of extra as ReadonlyArray<readonly [string, string]>) {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new TypeError(
-          `Cannot ${where} as header pairs must be [name, value] arrays`,
-        );
-      }
-      const name = checkHeader(pair[0], pair[1], where);
-      out[name] = name in out && extra !== undefined && out[name] !== base[name]
-        ? `${out[name]}, ${pair[1]}`
-        : pair[1];
-    }
-  } else if (typeof extra === "object") {
+    mergePairs(out, extra, where);
+  } else if (typeof extra === "object" && isPlainObject(extra)) {
     for (const name in extra) {
       const value = (extra as Record<string, string | undefined>)[name];
       if (value === undefined) {
         delete out[name.toLowerCase()];
         continue;
       }
-      out[checkHeader(name, value, where)] = value;
+      out[checkHeader(name, value, where)] = trimValue(value);
     }
   } else {
     throw new TypeError(
-      `Cannot ${where} as 'headers' must be a record, Headers or [name, value] pairs: received ${typeof extra}`,
+      `Cannot ${where} as 'headers' must be a record, Headers or [name, value] pairs: received ${
+        describeType(extra)
+      }${
+        extra instanceof Map
+          ? " (pass Object.fromEntries(map) or new Headers(map))"
+          : ""
+      }`,
     );
   }
   return out;
+}
+
+/** Lay `[name, value]` pairs over `out`; a repeated name joins its values. */
+function mergePairs(
+  out: HeaderRecord,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  where: string,
+): void {
+  const seen = new Set<string>();
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new TypeError(
+        `Cannot ${where} as header pairs must be [name, value] arrays`,
+      );
+    }
+    const name = checkHeader(pair[0], pair[1], where);
+    const value = trimValue(pair[1]);
+    out[name] = seen.has(name) ? `${out[name]}, ${value}` : value;
+    seen.add(name);
+  }
 }

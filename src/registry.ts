@@ -4,8 +4,15 @@
  *
  * @module
  */
-import { checkObject, parseSessionOptions } from "./_options.ts";
+import {
+  applyCookies,
+  checkObject,
+  PARSED,
+  parseSessionOptions,
+  type SessionConfig,
+} from "./_options.ts";
 import { Session, type SessionOptions } from "./session.ts";
+import { SessionClosedError } from "./errors.ts";
 
 /**
  * Named sessions with their own options ("one for GitHub, another for
@@ -34,7 +41,8 @@ import { Session, type SessionOptions } from "./session.ts";
  */
 export class SessionRegistry<Name extends string = string>
   implements AsyncDisposable {
-  #options = new Map<string, SessionOptions>();
+  // Each definition is parsed once; its session is made from that.
+  #configs = new Map<string, SessionConfig>();
   #sessions = new Map<string, Session>();
   #closed = false;
 
@@ -87,13 +95,13 @@ export class SessionRegistry<Name extends string = string>
     if (this.#closed) {
       throw new TypeError(`Cannot ${where} as the registry is closed`);
     }
-    if (this.#options.has(name)) {
+    if (this.#configs.has(name)) {
       throw new TypeError(`Cannot ${where} as it is already defined`);
     }
     checkObject(options, where);
-    const copy = { ...options };
-    parseSessionOptions(copy, where);
-    this.#options.set(name, copy);
+    const config = parseSessionOptions(options, where);
+    applyCookies(config);
+    this.#configs.set(name, config);
     return this as SessionRegistry<Name | N>;
   }
 
@@ -111,7 +119,7 @@ export class SessionRegistry<Name extends string = string>
    * @returns Whether it is defined.
    */
   has(name: string): name is Name {
-    return this.#options.has(name);
+    return this.#configs.has(name);
   }
 
   /**
@@ -126,17 +134,18 @@ export class SessionRegistry<Name extends string = string>
    *
    * @param name The name.
    * @returns The shared session.
-   * @throws {TypeError} for an unknown name or a closed registry.
+   * @throws {TypeError} for an unknown name.
+   * @throws {SessionClosedError} once the registry is closed.
    */
   get(name: Name): Session {
     if (this.#closed) {
-      throw new TypeError(
+      throw new SessionClosedError(
         `Cannot get session '${name}' as the registry is closed`,
       );
     }
-    const options = this.#options.get(name);
-    if (options === undefined) {
-      const known = [...this.#options.keys()].map((k) => `'${k}'`).join(", ");
+    const config = this.#configs.get(name);
+    if (config === undefined) {
+      const known = [...this.#configs.keys()].map((k) => `'${k}'`).join(", ");
       throw new TypeError(
         `Cannot get session '${name}' as it is not defined (defined: ${
           known || "none"
@@ -145,7 +154,7 @@ export class SessionRegistry<Name extends string = string>
     }
     let session = this.#sessions.get(name);
     if (session === undefined) {
-      session = new Session(options);
+      session = new Session({ [PARSED]: config } as SessionOptions);
       this.#sessions.set(name, session);
     }
     return session;

@@ -263,7 +263,10 @@ export class SessionResponse implements AsyncDisposable {
   get body(): ReadableStream<Uint8Array> | null {
     if (this.#stream === undefined) {
       this.#check();
-      this.#stream = this.#raw.stream();
+      const owner = this.#owner;
+      this.#stream = this.#raw.stream(
+        owner === undefined ? undefined : (error) => owner.mapError(error),
+      );
     }
     return this.#stream;
   }
@@ -302,13 +305,23 @@ export class SessionResponse implements AsyncDisposable {
    *
    * @typeParam T The expected type (not checked).
    * @returns The parsed body.
-   * @throws {SyntaxError} when the body is not JSON.
+   * @throws {SyntaxError} when the body is not JSON (the message names
+   *   the request's method and URL).
    */
   json<T = unknown>(): Promise<T> {
     if (isNullBodyStatus(this.status) || this.request.method === "HEAD") {
       return this.#read(() => this.#raw.dump()) as Promise<T>;
     }
-    return this.#read(() => this.#raw.json()) as Promise<T>;
+    return this.#read(() =>
+      this.#raw.json().catch((error) => {
+        if (!(error instanceof SyntaxError)) throw error;
+        const { method, url } = this.request;
+        throw new SyntaxError(
+          `Cannot parse the body of ${method} ${url} as JSON: ${error.message}`,
+          { cause: error },
+        );
+      })
+    ) as Promise<T>;
   }
 
   /**
@@ -429,10 +442,13 @@ export class SessionResponse implements AsyncDisposable {
     const owner = this.#owner;
     this.#used = true;
     if (this.#watched) unreadBodies.unregister(raw);
-    const native = raw.toResponse(() => {
-      owner?.touch();
-      unreadBodies.unregister(raw);
-    });
+    const native = raw.toResponse(
+      () => {
+        owner?.touch();
+        unreadBodies.unregister(raw);
+      },
+      (error) => fetchBodyError(owner?.mapError(error) ?? error, this.request),
+    );
     unreadBodies.register(native, raw, raw);
     return native;
   }
@@ -452,9 +468,22 @@ export class SessionResponse implements AsyncDisposable {
     const owner = this.#owner;
     if (owner === undefined) return read();
     return read().catch((error) => {
-      throw owner.mapError(error);
+      throw error instanceof SyntaxError ? error : owner.mapError(error);
     });
   }
+}
+
+/**
+ * How a `session.fetch()` body fails: a `TypeError` as fetch's does, with
+ * the session's error as `cause` (a JSON `SyntaxError` stays one).
+ */
+function fetchBodyError(error: unknown, request: RequestInfo): unknown {
+  if (error instanceof SyntaxError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TypeError(
+    `Cannot read the body of ${request.method} ${request.url}: ${reason}`,
+    { cause: error },
+  );
 }
 
 /**

@@ -17,11 +17,13 @@ import { defaultAdapter } from "./adapters/default.ts";
 import {
   checkKeys,
   checkRaise,
+  CREDENTIAL_HEADERS,
+  type ParsedOptions,
   parseRetry,
-  parseSessionOptions,
   parseTimeouts,
   parseTransfer,
   REQUEST_KEYS,
+  sessionConfig,
   type Timeouts,
   type Transfer,
 } from "./_options.ts";
@@ -62,6 +64,7 @@ import {
   type TimeoutPhase,
 } from "./errors.ts";
 import {
+  checkHeader,
   type HeaderRecord,
   type HeadersInput,
   mergeHeaders,
@@ -316,6 +319,9 @@ const unclosed = new FinalizationRegistry<Tracker>((tracker) => {
   tracker.adapter?.close().catch(() => {});
 });
 
+// Marks sessions for `instanceof` across copies of the package.
+const SESSION_BRAND = Symbol.for("@x/sessions/Session");
+
 // Resolved request URLs kept per session (cleared when full).
 const TARGET_CACHE = 256;
 
@@ -370,6 +376,11 @@ interface Parts {
 
 /** A request as the user made it: what the first attempt sends, and more. */
 interface Prepared extends Parts {
+  /**
+   * Whether `headers` carry the session's own credentials (baseUrl's
+   * origin): a middleware sending the request elsewhere must drop them.
+   */
+  inherits: boolean;
   signal: AbortSignal | undefined;
   timeouts: Timeouts;
   priority: number;
@@ -379,7 +390,7 @@ interface Prepared extends Parts {
 }
 
 type State = "pending" | "unread" | "reading" | "done";
-type AbortKind = "timeout" | "user" | "destroyed";
+type AbortKind = "timeout" | "user" | "destroyed" | "closed";
 
 const now = () => performance.now();
 const NO_BODY = () => null;
@@ -391,10 +402,7 @@ const BODY_HEADERS = [
   "content-encoding",
   "content-language",
   "content-location",
-  "transfer-encoding",
 ];
-// Never sent to another origin after a redirect.
-const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
 function withoutHeaders(
   headers: HeaderRecord,
@@ -582,6 +590,7 @@ class Call implements AbortSource, DeadlineTarget {
   mapError(error: unknown, request: RequestInfo = this.prepared.info): unknown {
     switch (this.#kind) {
       case "timeout":
+      case "closed":
         return this.reason;
       case "user":
         return this.prepared.signal!.reason;
@@ -944,7 +953,13 @@ function describeCause(error: unknown): string {
  */
 export class Session implements AsyncDisposable {
   #base: Target | undefined;
+  /** Headers for baseUrl's origin (for every origin without a baseUrl). */
   #headers: HeaderRecord;
+  /** Headers for other origins: without the session's credentials. */
+  #foreignHeaders: HeaderRecord;
+  #baseOrigin: string | undefined;
+  #ownsAdapter: boolean;
+  #unreadMessage: string;
   #timeouts: Timeouts;
   #retry: RetryPolicy;
   #middleware: readonly Middleware[];
@@ -977,9 +992,16 @@ export class Session implements AsyncDisposable {
    *   negative timeout.
    */
   constructor(options: SessionOptions = {}) {
-    const config = parseSessionOptions(options, "create session");
+    const config = sessionConfig(
+      options as SessionOptions | ParsedOptions,
+      "create session",
+    );
     this.#base = config.base;
+    this.#baseOrigin = config.base?.origin;
     this.#headers = config.headers;
+    this.#foreignHeaders = config.foreignHeaders;
+    this.#ownsAdapter = config.ownsAdapter;
+    this.#unreadMessage = config.unreadMessage;
     this.#timeouts = config.timeouts;
     this.#retry = config.retry;
     this.#middleware = config.middleware;
@@ -1275,6 +1297,11 @@ export class Session implements AsyncDisposable {
     input: string | URL | Request,
     init?: RequestInit,
   ): Promise<Response> {
+    if (init !== undefined && init !== null && typeof init !== "object") {
+      throw new TypeError(
+        `Cannot send request as fetch()'s init must be an object: received ${typeof init}`,
+      );
+    }
     let method = init?.method;
     let url: string | URL;
     let headers: HeadersInput | undefined = init?.headers as
@@ -1335,7 +1362,9 @@ export class Session implements AsyncDisposable {
     this.#closed = true;
     this.#tracker.closed = true;
     unclosed.unregister(this.#tracker);
-    this.#closing = this.#drain().then(() => this.#adapter?.close());
+    this.#closing = this.#drain().then(() =>
+      this.#ownsAdapter ? this.#adapter?.close() : undefined
+    );
     return this.#closing;
   }
 
@@ -1363,7 +1392,8 @@ export class Session implements AsyncDisposable {
     for (const call of this.#busy.snapshot()) {
       call.abort("destroyed", error);
     }
-    const destroyed = (this.#adapter?.destroy() ?? Promise.resolve()).then(
+    const adapter = this.#ownsAdapter ? this.#adapter : undefined;
+    const destroyed = (adapter?.destroy() ?? Promise.resolve()).then(
       () => {
         for (const exchange of this.#live.snapshot()) {
           exchange.raw?.dump().catch(() => {});
@@ -1392,6 +1422,30 @@ export class Session implements AsyncDisposable {
     return this.close();
   }
 
+  /**
+   * `instanceof` that also recognises sessions made by another copy of this
+   * package (its ESM and CommonJS builds, or JSR and npm), as the errors
+   * do. A subclass checks its own prototype chain.
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@x/sessions";
+   * await using session = new Session();
+   * console.log(session instanceof Session); // true
+   * ```
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== Session) {
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    }
+    return typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[SESSION_BRAND] === true;
+  }
+
+  static {
+    Object.defineProperty(Session.prototype, SESSION_BRAND, { value: true });
+  }
+
   /** @internal An exchange is over. */
   _forget(exchange: Exchange): void {
     this.#live.delete(exchange);
@@ -1414,17 +1468,18 @@ export class Session implements AsyncDisposable {
       }
       if (unread) {
         // Give code that just received a response one turn of the event
-        // loop to start reading it, then discard what is still unread.
+        // loop to start reading it, then abort what is still unread: its
+        // connection is closed at once, however slow or endless the body.
         await new Promise((resolve) => setTimeout(resolve, 0));
         for (const exchange of this.#live.snapshot()) {
           if (exchange.state !== "unread") continue;
-          exchange.discarded = new SessionClosedError(
-            "Cannot read the body as the session was closed before anyone started reading it",
-            { request: exchange.parts.info },
+          waits.push(exchange.changed());
+          exchange.call.abort(
+            "closed",
+            new SessionClosedError(this.#unreadMessage, {
+              request: exchange.parts.info,
+            }),
           );
-          exchange.touch();
-          const dumped = exchange.raw!.dump().catch(() => {});
-          waits.push(dumped.then(() => exchange.finish()));
         }
       }
       if (waits.length > 0) await Promise.race(waits);
@@ -1446,7 +1501,7 @@ export class Session implements AsyncDisposable {
       ? option(hints)
       : option;
     this.#adapter = adapter;
-    this.#tracker.adapter = adapter;
+    if (this.#ownsAdapter) this.#tracker.adapter = adapter;
     return adapter;
   }
 
@@ -1486,7 +1541,10 @@ export class Session implements AsyncDisposable {
     if (options === undefined) {
       // The common case, kept short for the JIT.
       const target = this.#resolve(url);
-      let headers = this.#headers;
+      let headers = target.origin === this.#baseOrigin
+        ? this.#headers
+        : this.#foreignHeaders;
+      const inherits = headers !== this.#foreignHeaders;
       if (target.authorization !== undefined) {
         headers = withAuthorization(headers, target.authorization);
       }
@@ -1494,6 +1552,7 @@ export class Session implements AsyncDisposable {
         method,
         target,
         headers,
+        inherits,
         body: null,
         replay: NO_BODY,
         info: { method, url: target.url! },
@@ -1515,7 +1574,10 @@ export class Session implements AsyncDisposable {
   ): Prepared {
     const where = "send request";
     let target = this.#resolve(url);
-    let headers = this.#headers;
+    let headers = target.origin === this.#baseOrigin
+      ? this.#headers
+      : this.#foreignHeaders;
+    const inherits = headers !== this.#foreignHeaders;
     let body: AdapterBody = null;
     let replay: (() => AdapterBody) | undefined = NO_BODY;
     let signal: AbortSignal | undefined;
@@ -1597,6 +1659,7 @@ export class Session implements AsyncDisposable {
       method,
       target,
       headers,
+      inherits,
       body,
       replay,
       info,
@@ -1683,7 +1746,13 @@ export class Session implements AsyncDisposable {
         this.#middleware,
         0,
         request,
-        (sent) => this.#attempt(call, this.#partsOf(sent), attempt, inner),
+        (sent) =>
+          this.#attempt(
+            call,
+            this.#partsOf(sent, prepared.inherits),
+            attempt,
+            inner,
+          ),
       );
       if (!(response instanceof SessionResponse)) {
         throw new TypeError(
@@ -1699,14 +1768,21 @@ export class Session implements AsyncDisposable {
     return this.#settle(call, attempt, response, error, intent);
   }
 
-  #partsOf(request: SessionRequest): Parts {
+  #partsOf(request: SessionRequest, inherits: boolean): Parts {
     const where = "send request";
     const method = checkMethod(request.method, where);
     const target = this.#resolve(request.url);
     const headers: HeaderRecord = {};
     request.headers.forEach((value, name) => {
-      headers[name] = value;
+      headers[checkHeader(name, value, where)] = value;
     });
+    if (inherits && target.origin !== this.#baseOrigin) {
+      // A middleware sent the request to another origin: the session's
+      // credentials stay with baseUrl's.
+      for (const name of CREDENTIAL_HEADERS) {
+        if (headers[name] === this.#headers[name]) delete headers[name];
+      }
+    }
     const body = request.body ?? null;
     if (
       body !== null && typeof body !== "string" &&
@@ -2120,6 +2196,27 @@ export class Session implements AsyncDisposable {
   }
 }
 
+/** `value` as JSON text; a TypeError when JSON has no text for it. */
+function toJson(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot send request as 'json' cannot be serialized: ${
+        (error as Error)?.message ?? error
+      }`,
+      { cause: error },
+    );
+  }
+  if (text === undefined) {
+    throw new TypeError(
+      `Cannot send request as 'json' has no JSON representation: received ${typeof value}`,
+    );
+  }
+  return text;
+}
+
 function prepareBody(
   options: RequestOptions,
   headers: HeaderRecord,
@@ -2133,7 +2230,7 @@ function prepareBody(
   let replay: (() => AdapterBody) | undefined;
   const input = options.body;
   if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
+    body = toJson(options.json);
     contentType = "application/json";
   } else if (typeof input === "string") {
     body = input;
@@ -2161,9 +2258,15 @@ function prepareBody(
       headers = { ...headers, "content-length": String(input.size) };
     }
   } else {
+    const nodeStream = typeof (input as unknown as { pipe?: unknown })?.pipe ===
+      "function";
     throw new TypeError(
       `Cannot send request as 'body' must be a string, bytes, Blob, FormData, URLSearchParams or ReadableStream: received ${
         Object.prototype.toString.call(input)
+      }${
+        nodeStream
+          ? " (a Node.js stream: pass Readable.toWeb(stream) from node:stream)"
+          : ""
       }`,
     );
   }

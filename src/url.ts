@@ -190,9 +190,9 @@ export function appendParams(path: string, params: SearchParams): string {
       const value = params[key];
       if (value === undefined || value === null) continue;
       if (Array.isArray(value)) {
-        for (const item of value) search.append(key, String(item));
+        for (const item of value) search.append(key, paramText(key, item));
       } else {
-        search.append(key, String(value));
+        search.append(key, paramText(key, value));
       }
     }
     query = search.toString();
@@ -203,6 +203,22 @@ export function appendParams(path: string, params: SearchParams): string {
   }
   if (query === "") return path;
   return path + (path.includes("?") ? "&" : "?") + query;
+}
+
+/** One parameter value as text; objects and functions are refused. */
+function paramText(key: string, value: unknown): string {
+  const type = typeof value;
+  if (
+    type === "string" || type === "number" || type === "boolean" ||
+    type === "bigint"
+  ) {
+    return String(value);
+  }
+  throw new TypeError(
+    `Cannot send request as 'params.${key}' must be a string, number, boolean or bigint, or an array of them: received ${
+      value === null ? "null" : Array.isArray(value) ? "a nested array" : type
+    }`,
+  );
 }
 
 /** Remove user name and password from a URL string, for messages. */

@@ -1,7 +1,47 @@
 import type { AdapterResponse } from "./adapter.ts";
 
-// Bytes read and thrown away by dump() before giving up on the connection.
-const DUMP_LIMIT = 256 * 1024;
+/**
+ * How much of an unread body `dump()` drains to keep its connection: at
+ * most this many bytes, within this many milliseconds. A bigger or slower
+ * body is cancelled, which closes the connection.
+ */
+export const DUMP_BYTES = 64 * 1024;
+/** See {@linkcode DUMP_BYTES}. */
+export const DUMP_WAIT = 50;
+
+/** Maps an error of the body to the one its reader gets. */
+export type ErrorMapper = (error: unknown) => unknown;
+
+/**
+ * Read `reader` to its end if that takes at most {@linkcode DUMP_BYTES}
+ * and {@linkcode DUMP_WAIT} ms; `false` when it would take more (the
+ * caller then cancels the body).
+ */
+export async function drain(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), DUMP_WAIT);
+  });
+  try {
+    for (let read = 0; read <= DUMP_BYTES;) {
+      const result = await Promise.race([reader.read(), late]);
+      if (result === undefined) return false;
+      if (result.done) return true;
+      read += result.value.byteLength;
+    }
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `true` when a Content-Length says the body is too big to drain. */
+export function tooBigToDrain(contentLength: unknown): boolean {
+  return typeof contentLength === "string" &&
+    Number(contentLength) > DUMP_BYTES;
+}
 
 function discardedError(): TypeError {
   return new TypeError(
@@ -192,7 +232,14 @@ export class FetchResponse implements AdapterResponse {
     return this.#read(this.#response.blob());
   }
 
-  stream(onRead?: () => void): ReadableStream<Uint8Array> | null {
+  stream(mapError?: ErrorMapper): ReadableStream<Uint8Array> | null {
+    return this.#stream(undefined, mapError);
+  }
+
+  #stream(
+    onRead: (() => void) | undefined,
+    mapError: ErrorMapper | undefined,
+  ): ReadableStream<Uint8Array> | null {
     const body = this.#response.body;
     if (body === null) return null;
     const reader = body.getReader();
@@ -222,7 +269,7 @@ export class FetchResponse implements AdapterResponse {
             controller.enqueue(value);
           }
         } catch (error) {
-          controller.error(error);
+          controller.error(mapError === undefined ? error : mapError(error));
           this.#done(error);
         }
       },
@@ -257,13 +304,12 @@ export class FetchResponse implements AdapterResponse {
     if (body.locked) return;
     try {
       const reader = body.getReader();
-      let read = 0;
-      while (read <= DUMP_LIMIT) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        read += value.byteLength;
+      if (
+        tooBigToDrain(this.#response.headers.get("content-length")) ||
+        !await drain(reader)
+      ) {
+        await reader.cancel();
       }
-      await reader.cancel();
     } catch {
       // The body failed: it is discarded either way.
     } finally {
@@ -271,8 +317,8 @@ export class FetchResponse implements AdapterResponse {
     }
   }
 
-  toResponse(onRead?: () => void): Response {
-    const body = this.stream(onRead);
+  toResponse(onRead?: () => void, mapError?: ErrorMapper): Response {
+    const body = this.#stream(onRead, mapError);
     const response = new Response(body, {
       status: this.status,
       statusText: this.statusText,

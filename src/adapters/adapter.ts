@@ -167,9 +167,18 @@ export interface AdapterResponse {
   bytes(): Promise<Uint8Array>;
   /** Read the body into a `Blob`. */
   blob(): Promise<Blob>;
-  /** The body as a stream, or `null` when there is none. */
-  stream(): ReadableStream<Uint8Array> | null;
-  /** Discard the body and free the connection. */
+  /**
+   * The body as a stream, or `null` when there is none. When the body
+   * fails, the stream errors with `mapError(error)` (the error itself
+   * without it).
+   */
+  stream(
+    mapError?: (error: unknown) => unknown,
+  ): ReadableStream<Uint8Array> | null;
+  /**
+   * Discard the body and free the connection: drain a small rest at once
+   * to keep the connection, or else close it. Never waits for a slow body.
+   */
   dump(): Promise<void>;
   /**
    * The `Set-Cookie` header values, when the adapter has them cheaper than
@@ -178,9 +187,13 @@ export interface AdapterResponse {
   getSetCookie?(): string[];
   /**
    * The response as a WHATWG `Response` (its body is this body). Call
-   * `onRead` once, when its body starts being read or is cancelled.
+   * `onRead` once, when its body starts being read or is cancelled. When
+   * the body fails, its readers reject with `mapError(error)`.
    */
-  toResponse(onRead?: () => void): Response;
+  toResponse(
+    onRead?: () => void,
+    mapError?: (error: unknown) => unknown,
+  ): Response;
 }
 
 /**

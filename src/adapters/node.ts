@@ -14,7 +14,16 @@ import type {
   PoolHints,
   ProxyInfo,
 } from "./adapter.ts";
-import { concat, FetchResponse, isNullBodyStatus } from "./_fetch_response.ts";
+import {
+  concat,
+  DUMP_BYTES,
+  DUMP_WAIT,
+  type ErrorMapper,
+  FetchResponse,
+  idleRead,
+  isNullBodyStatus,
+  tooBigToDrain,
+} from "./_fetch_response.ts";
 import { tlsOptions } from "./_tls.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
@@ -303,9 +312,10 @@ function requestOptions(request: AdapterRequest): Dispatcher.RequestOptions {
     headers: withEncoding(request.headers),
     body: request.body as Dispatcher.DispatchOptions["body"],
     signal: (request.abortSource ?? request.signal) as AbortSignal,
-    // The session times headers itself (undici's timers are coarse).
+    // The session times headers, and the response times body gaps, itself:
+    // undici's timers tick every half second.
     headersTimeout: 0,
-    bodyTimeout: request.bodyIdleTimeout ?? 0,
+    bodyTimeout: 0,
   };
 }
 
@@ -381,6 +391,8 @@ class UndiciResponse implements AdapterResponse {
   #body: BodyReadable;
   // The decoded body, for a compressed response.
   #decoded: Readable | undefined;
+  // The longest gap between chunks while reading (0: none).
+  #idle: number;
 
   constructor(
     data: Dispatcher.ResponseData,
@@ -392,6 +404,7 @@ class UndiciResponse implements AdapterResponse {
       reasonPhrase(data.statusCode);
     this.url = request.url;
     this.#rawHeaders = data.headers;
+    this.#idle = request.bodyIdleTimeout ?? 0;
     const body = data.body;
     this.#body = body;
     // "end" (read to the end) comes before "close" and before the reader's
@@ -445,26 +458,34 @@ class UndiciResponse implements AdapterResponse {
     return (this.#body as { bodyUsed?: boolean }).bodyUsed === true;
   }
 
+  // undici's body mixin reads fastest; a compressed body, or one whose
+  // gaps are timed, is read chunk by chunk.
+  #direct(): boolean {
+    return this.#decoded === undefined && this.#idle === 0;
+  }
+
   text(): Promise<string> {
-    if (this.#decoded !== undefined) {
-      return this.bytes().then((bytes) => new TextDecoder().decode(bytes));
-    }
-    return this.#body.text();
+    if (this.#direct()) return this.#body.text();
+    return this.bytes().then((bytes) => new TextDecoder().decode(bytes));
   }
 
   json(): Promise<unknown> {
-    if (this.#decoded !== undefined) return this.text().then(JSON.parse);
-    return this.#body.json();
+    if (this.#direct()) return this.#body.json();
+    return this.text().then(JSON.parse);
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#decoded !== undefined) {
-      return this.bytes().then((bytes) => bytes.buffer as ArrayBuffer);
-    }
-    return this.#body.arrayBuffer();
+    if (this.#direct()) return this.#body.arrayBuffer();
+    return this.bytes().then((bytes) =>
+      bytes.buffer.slice(
+        bytes.byteOffset,
+        bytes.byteOffset + bytes.byteLength,
+      ) as ArrayBuffer
+    );
   }
 
   bytes(): Promise<Uint8Array> {
+    if (this.#idle > 0) return this.#collectTimed();
     if (this.#decoded !== undefined) return collect(this.#decoded);
     const body = this.#body as BodyReadable & {
       bytes?: () => Promise<Uint8Array>;
@@ -474,58 +495,101 @@ class UndiciResponse implements AdapterResponse {
   }
 
   blob(): Promise<Blob> {
-    if (this.#decoded !== undefined) {
-      const type = this.headers.get("content-type") ?? "";
-      return this.bytes().then((bytes) =>
-        new Blob([bytes as Uint8Array<ArrayBuffer>], { type })
-      );
+    if (this.#direct()) {
+      return this.#body.blob() as unknown as Promise<Blob>;
     }
-    return this.#body.blob() as unknown as Promise<Blob>;
+    const type = this.headers.get("content-type") ?? "";
+    return this.bytes().then((bytes) =>
+      new Blob([bytes as Uint8Array<ArrayBuffer>], { type })
+    );
   }
 
-  stream(): ReadableStream<Uint8Array> | null {
+  /** The (decoded) body as a web stream. */
+  #source(): ReadableStream<Uint8Array> {
+    return (this.#decoded !== undefined
+      ? streams!.Readable.toWeb(this.#decoded)
+      : this.#body.body) as unknown as ReadableStream<Uint8Array>;
+  }
+
+  // Whole-body read with each gap timed by the response's own timer.
+  async #collectTimed(): Promise<Uint8Array> {
+    const reader = this.#source().getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await idleRead(reader, this.#idle);
+        if (done) return concat(chunks, size);
+        chunks.push(value);
+        size += value.byteLength;
+      }
+    } catch (error) {
+      await this.#destroy();
+      throw error;
+    }
+  }
+
+  // Cancelling undici's web stream does not end the response: destroying
+  // the body closes its connection and ends the exchange (once the body's
+  // "close" event ran, which this waits for).
+  #destroy(): Promise<void> {
     const body = this.#body;
-    const decoded = this.#decoded;
+    this.#decoded?.destroy();
+    if (body.closed) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => body.once("close", resolve));
+    if (!body.destroyed) {
+      body.on("error", () => {});
+      body.destroy();
+    }
+    return closed;
+  }
+
+  stream(mapError?: ErrorMapper): ReadableStream<Uint8Array> | null {
+    const body = this.#body;
     if (
-      decoded === undefined && body.readableEnded && body.readableLength === 0
+      this.#decoded === undefined && body.readableEnded &&
+      body.readableLength === 0
     ) {
       return null;
     }
-    const source =
-      (decoded !== undefined
-        ? streams!.Readable.toWeb(decoded)
-        : body.body) as unknown as ReadableStream<Uint8Array>;
-    const reader = source.getReader();
-    // Cancelling undici's web stream does not end the response: destroy it,
-    // so the connection is closed and the exchange ends.
+    const reader = this.#source().getReader();
+    const idle = this.#idle;
     return new ReadableStream<Uint8Array>({
-      async pull(controller) {
+      pull: async (controller) => {
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await idleRead(reader, idle);
           if (done) controller.close();
           else controller.enqueue(value);
         } catch (error) {
-          controller.error(error);
+          await this.#destroy();
+          controller.error(mapError === undefined ? error : mapError(error));
         }
       },
-      cancel(reason) {
+      cancel: (reason) => {
         const cancelled = reader.cancel(reason).catch(() => {});
-        if (!body.destroyed) {
-          body.on("error", () => {});
-          body.destroy();
-        }
-        decoded?.destroy();
+        this.#destroy();
         return cancelled;
       },
     }, { highWaterMark: 0 });
   }
 
   dump(): Promise<void> {
-    return this.#body.dump().then(() => {}, () => {});
+    const body = this.#body;
+    if (body.destroyed || body.readableEnded) return Promise.resolve();
+    if (tooBigToDrain(this.#rawHeaders["content-length"])) {
+      this.#destroy();
+      return Promise.resolve();
+    }
+    // Drain what comes at once; a slow or long rest closes the connection.
+    const timer = setTimeout(() => this.#destroy(), DUMP_WAIT);
+    return body.dump({ limit: DUMP_BYTES }).then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
   }
 
-  toResponse(onRead?: () => void): Response {
-    return new NodeFetchResponse(this, onRead);
+  toResponse(onRead?: () => void, mapError?: ErrorMapper): Response {
+    return new NodeFetchResponse(this, onRead, mapError);
   }
 }
 
@@ -544,11 +608,17 @@ class NodeFetchResponse extends Response {
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
 
   #onRead: (() => void) | undefined;
+  #mapError: ErrorMapper | undefined;
 
-  constructor(raw: UndiciResponse, onRead?: () => void) {
+  constructor(
+    raw: UndiciResponse,
+    onRead?: () => void,
+    mapError?: ErrorMapper,
+  ) {
     super(null, { status: raw.status, statusText: raw.statusText });
     this.#raw = raw;
     this.#onRead = onRead;
+    this.#mapError = mapError;
     if (isNullBodyStatus(raw.status)) {
       raw.dump();
       this.#stream = null;
@@ -574,7 +644,7 @@ class NodeFetchResponse extends Response {
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     this.#started();
     if (this.#stream === undefined) {
-      this.#stream = this.#raw.stream() as
+      this.#stream = this.#raw.stream(this.#mapError) as
         | ReadableStream<Uint8Array<ArrayBuffer>>
         | null;
     }
@@ -592,7 +662,11 @@ class NodeFetchResponse extends Response {
     if (this.#used) return Promise.reject(new TypeError(BODY_USED));
     this.#used = true;
     this.#started();
-    return read();
+    const mapError = this.#mapError;
+    if (mapError === undefined) return read();
+    return read().catch((error) => {
+      throw mapError(error);
+    });
   }
 
   override json(): Promise<unknown> {
