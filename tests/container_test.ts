@@ -5,13 +5,17 @@ import {
   attachSession,
   BunAdapter,
   type ContainerOptions,
+  CookieJar,
   DenoAdapter,
+  FetchAdapter,
   HttpError,
   NodeAdapter,
+  type PoolAdapter,
   Session,
   SessionClosedError,
   SessionContainer,
   SessionRegistry,
+  TimeoutError,
 } from "../mod.ts";
 import { runLifecycleFixture } from "./_child.ts";
 import { startServer } from "./_server.ts";
@@ -393,4 +397,139 @@ test("Container: middleware, retries and observe from the container's options ap
   await api.closeSession();
   assert.equal(types.filter((type) => type === "retry").length, 1);
   assert.equal(types.filter((type) => type === "end").length, 3);
+});
+
+class Account extends SessionContainer {
+  @attachSession
+  async login(): Promise<void> {
+    await this.session.post("login").text();
+  }
+
+  @attachSession
+  async me(): Promise<string> {
+    return await this.session.get("me").text();
+  }
+
+  @attachSession
+  async unread(): Promise<Response> {
+    return await this.session.fetch("me");
+  }
+
+  @attachSession
+  async unreadResponse(): Promise<{ text(): Promise<string> }> {
+    return await this.session.get("me");
+  }
+}
+
+test("Container: temporary sessions share one cookie jar for the container's lifetime", async () => {
+  await using server = await startServer({
+    routes: {
+      "/login": {
+        headers: { "set-cookie": "sid=s1; Path=/; HttpOnly" },
+        body: "ok",
+      },
+      "/me": (req, res) => {
+        res.end(String(req.headers.cookie ?? ""));
+      },
+    },
+  });
+  await using account = new Account({ baseUrl: server.url, idleDelay: 0 });
+  await account.login();
+  await waitFor(() => !account.hasSession, { message: "temporary closed" });
+  await delay(300);
+  assert.equal(await account.me(), "sid=s1");
+  // Each container has its own jar.
+  await using stranger = new Account({ baseUrl: server.url, idleDelay: 0 });
+  assert.equal(await stranger.me(), "");
+});
+
+test("Container and registry: the cookies option is applied once, never over what the server set", async () => {
+  await using server = await startServer({
+    routes: {
+      "/login": {
+        headers: { "set-cookie": "sid=from-server; Path=/" },
+        body: "ok",
+      },
+      "/me": (req, res) => {
+        res.end(String(req.headers.cookie ?? ""));
+      },
+    },
+  });
+  const jar = new CookieJar();
+  await using account = new Account({
+    baseUrl: server.url,
+    cookieJar: jar,
+    cookies: { sid: "initial" },
+    idleDelay: 0,
+  });
+  assert.equal(await account.me(), "sid=initial");
+  await account.login();
+  await waitFor(() => !account.hasSession);
+  assert.equal(await account.me(), "sid=from-server");
+  assert.equal(jar.getCookieHeader(server.url + "/"), "sid=from-server");
+
+  const shared = new CookieJar();
+  await using sessions = new SessionRegistry({
+    api: {
+      baseUrl: server.url,
+      cookieJar: shared,
+      cookies: { sid: "initial" },
+    },
+  });
+  await sessions.get("api").post("login").text();
+  assert.equal(await sessions.get("api").get("me").text(), "sid=from-server");
+});
+
+test("Container: a shared adapter instance keeps what it reports (connect timing)", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { delay: 1_000, body: "late" } },
+  });
+  const inner = new FetchAdapter();
+  // Reports the connection at once, so only `headers` times the wait.
+  const reporting: PoolAdapter = {
+    name: "reporting",
+    reportsConnect: true,
+    dispatch(request) {
+      request.onConnect?.();
+      return inner.dispatch(request);
+    },
+    close: () => inner.close(),
+    destroy: () => inner.destroy(),
+  };
+  await using api = new Api({
+    baseUrl: server.url,
+    adapter: reporting,
+    retry: 0,
+    timeout: { connect: 5_000, headers: 100 },
+  });
+  const error = await api.getText("slow").then(() => undefined, (e) => e);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(error.phase, "headers");
+  assert.equal(error.timeout, 100, "not connect + headers");
+});
+
+test("Container: a body read after the method returned says why it is gone and what to do", async () => {
+  await using server = await startServer({
+    routes: { "/me": { body: "me" } },
+  });
+  await using account = new Account({ baseUrl: server.url, idleDelay: 0 });
+  const response = await account.unreadResponse();
+  await waitFor(() => !account.hasSession);
+  await assert.rejects(
+    response.text(),
+    (error: Error) =>
+      error instanceof SessionClosedError &&
+      /temporary session closed when the decorated method returned/.test(
+        error.message,
+      ) && /startSession\(\)/.test(error.message),
+  );
+  const fetched = await account.unread();
+  await waitFor(() => !account.hasSession);
+  await assert.rejects(fetched.text(), TypeError);
+});
+
+test("SessionRegistry.get() after close() throws SessionClosedError", async () => {
+  const sessions = new SessionRegistry({ api: {} });
+  await sessions.close();
+  assert.throws(() => sessions.get("api"), SessionClosedError);
 });

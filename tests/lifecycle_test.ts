@@ -2,9 +2,10 @@
 // idle sockets never keep a process alive, and a session dropped unclosed
 // warns once, naming where it was created.
 import assert from "node:assert/strict";
+import { Session, SessionClosedError } from "../mod.ts";
 import { runLifecycleFixture } from "./_child.ts";
-import { startServer } from "./_server.ts";
-import { test } from "./_test.ts";
+import { type RouteHandler, startServer } from "./_server.ts";
+import { delay, test, waitFor } from "./_test.ts";
 
 test("Lifecycle: idle pooled sockets do not keep the process alive", async () => {
   await using server = await startServer({ keepAliveTimeout: 120_000 });
@@ -19,4 +20,80 @@ test("Lifecycle: a session dropped unclosed warns once, naming where it was crea
   assert.match(outcome.stdout, /unclosed: 1 warning\(s\)/);
   assert.match(outcome.stderr, /Unclosed Session/);
   assert.match(outcome.stderr, /lifecycle\.(ts|js):\d+/);
+});
+
+// A body that arrives one byte per `gap` ms: `count` bytes, or forever.
+function dripping(gap: number, count = Infinity): RouteHandler {
+  return (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer);
+      res.write("x");
+      if (++sent >= count) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, gap);
+    res.on("close", () => clearInterval(timer));
+  };
+}
+
+async function elapsed(promise: Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await promise;
+  return performance.now() - start;
+}
+
+test("Session.close() does not wait for a slow or endless body nobody reads, and closes its socket", async () => {
+  await using server = await startServer({
+    routes: { "/drip": dripping(1_000, 6), "/endless": dripping(200) },
+  });
+  for (const path of ["drip", "endless"]) {
+    const session = new Session({ baseUrl: server.url });
+    const response = await session.get(path);
+    const fetched = await session.fetch(path);
+    const ms = await elapsed(session.close());
+    assert.ok(ms < 800, `close() took ${ms} ms for ${path}`);
+    await waitFor(() => server.open === 0, { message: "sockets closed" });
+    await assert.rejects(
+      response.text(),
+      (error: Error) =>
+        error instanceof SessionClosedError &&
+        /closed before anyone started reading it/.test(error.message),
+    );
+    await assert.rejects(fetched.text(), TypeError);
+  }
+});
+
+test("Session.close() lets a body being read finish", async () => {
+  await using server = await startServer({
+    routes: { "/drip": dripping(50, 6) },
+  });
+  const session = new Session({ baseUrl: server.url });
+  const reading = session.get("drip").text();
+  await delay(20);
+  const closing = session.close();
+  assert.equal(await reading, "xxxxxx");
+  await closing;
+  assert.equal(session.pending, 0);
+});
+
+test("SessionResponse.dump() drains a small rest but never waits on a slow one", async () => {
+  await using server = await startServer({
+    routes: { "/drip": dripping(1_000, 6), "/endless": dripping(200) },
+  });
+  await using session = new Session({ baseUrl: server.url });
+  for (const path of ["drip", "endless"]) {
+    const response = await session.get(path);
+    const ms = await elapsed(response.dump());
+    assert.ok(ms < 800, `dump() took ${ms} ms for ${path}`);
+    assert.equal(session.pending, 0);
+    await waitFor(() => server.open === 0, { message: "its socket closed" });
+  }
+  // A small body already on its way is drained: the connection is kept.
+  server.reset();
+  await (await session.get("small")).dump();
+  await session.get("small").text();
+  assert.equal(server.accepted, 1, "one connection for both");
 });

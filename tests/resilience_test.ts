@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
 import {
   CHANNELS,
   HttpError,
@@ -14,6 +12,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { startServer } from "./_server.ts";
+import { tcpServer } from "./_tcp.ts";
 import { delay, runtime, test } from "./_test.ts";
 
 // Timers on a busy machine fire late, never early: allow this much.
@@ -29,35 +28,6 @@ async function timed<T>(
     return { error, ms: performance.now() - start };
   }
   throw new Error("expected the request to fail");
-}
-
-/** A raw TCP server on 127.0.0.1; `onSocket` decides what each connection gets. */
-async function tcpServer(
-  onSocket: (socket: Socket, index: number) => void,
-): Promise<{ port: number; accepted: () => number } & AsyncDisposable> {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    onSocket(socket, accepted++);
-  });
-  await new Promise<void>((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve())
-  );
-  return {
-    port: (server.address() as AddressInfo).port,
-    accepted: () => accepted,
-    async [Symbol.asyncDispose]() {
-      const closed = new Promise<void>((resolve) =>
-        server.close(() => resolve())
-      );
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      for (let i = 0; i < 100 && sockets.size > 0; i++) await delay(5);
-    },
-  };
 }
 
 // --- Timeouts by phase ----------------------------------------------------
