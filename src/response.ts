@@ -447,7 +447,10 @@ export class SessionResponse implements AsyncDisposable {
         owner?.touch();
         unreadBodies.unregister(raw);
       },
-      (error) => fetchBodyError(owner?.mapError(error) ?? error, this.request),
+      (error) =>
+        error instanceof SyntaxError
+          ? error
+          : fetchBodyError(owner?.mapError(error) ?? error, this.request),
     );
     unreadBodies.register(native, raw, raw);
     return native;
@@ -475,10 +478,9 @@ export class SessionResponse implements AsyncDisposable {
 
 /**
  * How a `session.fetch()` body fails: a `TypeError` as fetch's does, with
- * the session's error as `cause` (a JSON `SyntaxError` stays one).
+ * the session's error as `cause`.
  */
-function fetchBodyError(error: unknown, request: RequestInfo): unknown {
-  if (error instanceof SyntaxError) return error;
+function fetchBodyError(error: unknown, request: RequestInfo): TypeError {
   const reason = error instanceof Error ? error.message : String(error);
   return new TypeError(
     `Cannot read the body of ${request.method} ${request.url}: ${reason}`,
