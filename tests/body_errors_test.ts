@@ -161,7 +161,9 @@ test("timeout.bodyIdle fires on time on every runtime", async () => {
       const response = await session.get(read);
       const start = performance.now();
       const error = await failure(
-        read === "shortcut" ? response.text() : READERS["body reader"](response),
+        read === "shortcut"
+          ? response.text()
+          : READERS["body reader"](response),
       );
       const ms = performance.now() - start;
       assert.ok(expected("stall", error), String(error));

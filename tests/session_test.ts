@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { cpSync, rmSync } from "node:fs";
+import { Readable } from "node:stream";
 import {
   HttpError,
   NetworkError,
@@ -9,7 +11,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { startServer } from "./_server.ts";
-import { delay, test, waitFor } from "./_test.ts";
+import { delay, runtime, test, waitFor } from "./_test.ts";
 
 test("Session: 50 sequential GETs use 1 connection", async () => {
   await using server = await startServer();
@@ -622,4 +624,101 @@ test("Session: bad request options are rejected before sending", async () => {
   );
   await assert.rejects(session.request("BAD METHOD", "x"), TypeError);
   assert.equal(server.requests.length, 0);
+});
+
+test("Session: bad input is rejected with a TypeError, never dropped", async () => {
+  await using server = await startServer();
+  assert.throws(
+    () => new Session({ headers: new Map([["x-a", "1"]]) as never }),
+    /'headers' must be a record, Headers or \[name, value\] pairs: received Map/,
+  );
+  await using session = new Session({ baseUrl: server.url });
+  const refused: [string, () => Promise<unknown>][] = [
+    ["Map headers", () => session.get("a", { headers: new Map() as never })],
+    ["json function", () => session.post("a", { json: () => 1 })],
+    ["json symbol", () => session.post("a", { json: Symbol("x") })],
+    ["json bigint", () => session.post("a", { json: { n: 1n } })],
+    ["fetch init 1", () => session.fetch("a", 1 as never)],
+    [
+      "nested params",
+      () => session.get("a", { params: { q: { a: 1 } } as never }),
+    ],
+    [
+      "params array of objects",
+      () => session.get("a", { params: { q: [{ a: 1 }] } as never }),
+    ],
+    [
+      "Node stream body",
+      () => session.post("a", { body: Readable.from(["x"]) as never }),
+    ],
+  ];
+  for (const [name, send] of refused) {
+    const error = await send().then(() => undefined, (e) => e);
+    assert.ok(error instanceof TypeError, `${name}: ${error}`);
+  }
+  const nodeStream = await session.post("a", {
+    body: Readable.from(["x"]) as never,
+  }).catch((e) => e);
+  assert.match(nodeStream.message, /Readable\.toWeb/);
+  assert.match(
+    (await session.get("a", { params: { q: { a: 1 } } as never }).catch((e) =>
+      e
+    )).message,
+    /'params\.q' must be a string, number, boolean or bigint/,
+  );
+  assert.equal(server.requests.length, 0, "nothing was sent");
+  // Repeated header pairs all arrive.
+  const echoed = await session.get("echo", {
+    headers: [["x-a", "1"], ["x-b", "2"], ["x-a", "3"]],
+  }).json() as { headers: Record<string, string> };
+  assert.equal(echoed.headers["x-a"], "1, 3");
+});
+
+test("Session: a session from another copy of the package is accepted by containers", async () => {
+  await using server = await startServer({ routes: { "/a": { body: "a" } } });
+  // A second copy of the sources, as a JSR and an npm copy (or the ESM and
+  // CommonJS builds) of the package are.
+  const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+  const root = new URL("../", import.meta.url);
+  const copy = new URL(`.build/copies/${runtime}-${Date.now()}/`, root);
+  cpSync(new URL("src", root), new URL("src", copy), { recursive: true });
+  cpSync(new URL(`mod${extension}`, root), new URL(`mod${extension}`, copy));
+  const other: typeof import("../mod.ts") = await import(
+    new URL(`mod${extension}`, copy).href
+  ).finally(() => rmSync(copy, { recursive: true, force: true }));
+  assert.notEqual(other.Session, Session, "a second copy was loaded");
+  await using session = new Session({ baseUrl: server.url });
+  assert.ok(session instanceof other.Session);
+  class Api extends other.SessionContainer {
+    async get(): Promise<string> {
+      return await this.session.get("a").text();
+    }
+  }
+  await using api = new Api({ session });
+  assert.equal(await api.get(), "a");
+  // A subclass still checks its own prototype chain.
+  class Mine extends Session {}
+  assert.ok(!(session instanceof Mine));
+  await using mine = new Mine();
+  assert.ok(mine instanceof Session && mine instanceof Mine);
+});
+
+test("Session: a default User-Agent, overridable and removable", async () => {
+  await using server = await startServer();
+  await using session = new Session({ baseUrl: server.url });
+  await session.get("a").text();
+  await session.get("b", { headers: { "user-agent": "mine/1" } }).text();
+  assert.match(
+    String(server.requests[0].headers["user-agent"]),
+    /^x-sessions\/\d+\.\d+\.\d+$/,
+  );
+  assert.equal(server.requests[1].headers["user-agent"], "mine/1");
+  await using custom = new Session({ headers: { "User-Agent": "app/2" } });
+  await custom.get(`${server.url}/c`).text();
+  assert.equal(server.requests[2].headers["user-agent"], "app/2");
+  await using bare = new Session({ headers: { "user-agent": undefined } });
+  await bare.get(`${server.url}/d`).text();
+  const sent = server.requests[3].headers["user-agent"];
+  // Node's client adds none; Deno and Bun add their own.
+  assert.ok(sent === undefined || !String(sent).startsWith("x-sessions"));
 });
