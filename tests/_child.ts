@@ -15,13 +15,15 @@ export interface ChildOutcome {
 
 /**
  * Run `path` (relative to `base`, written with a `.ts` extension) with
- * `args`; V8's `gc()` is exposed on Node and Deno (Bun has `Bun.gc`).
+ * `args`; V8's `gc()` is exposed on Node and Deno (Bun has `Bun.gc`). `env`
+ * replaces the environment (default: this process's).
  */
 export function runScript(
   base: string,
   path: string,
   args: string[],
   limitMs: number,
+  env: Record<string, string | undefined> = process.env,
 ): Promise<ChildOutcome> {
   const compiled = base.endsWith(".js");
   const file = new URL(compiled ? path.replace(/\.ts$/, ".js") : path, base)
@@ -34,7 +36,7 @@ export function runScript(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...env, NO_COLOR: "1" },
     });
     let stdout = "";
     let stderr = "";

@@ -2,6 +2,9 @@
 // servers; proxies, TLS and unix sockets against the components that
 // tests/_net.ts starts in a Node child process.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
 import { gzipSync } from "node:zlib";
 import {
   CookieJar,
@@ -15,7 +18,8 @@ import {
 import { bypassesProxy, parseNoProxy } from "../src/proxy.ts";
 import { startServer } from "./_server.ts";
 import { startNetFixtures } from "./_net.ts";
-import { test, waitFor } from "./_test.ts";
+import { runScript } from "./_child.ts";
+import { runtime, test, waitFor } from "./_test.ts";
 
 type Echo = {
   method: string;
@@ -780,4 +784,43 @@ test("fetch(): cancelling a body frees its exchange, so close() does not wait", 
   }
   await session.close();
   assert.equal(session.pending, 0);
+});
+
+test("tls: ca adds to the runtime's trusted roots instead of replacing them", async () => {
+  await using net = await startNetFixtures();
+  // The runtime's default roots trust the "untrusted" server's certificate
+  // through the environment; the session's tls.ca trusts the test CA.
+  const rootFile = join(net.tmpDir, "default-root.pem");
+  const caFile = join(net.tmpDir, "session-ca.pem");
+  writeFileSync(rootFile, net.untrustedCa);
+  writeFileSync(caFile, net.ca);
+  const env: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    // This machine may point these at its own bundle: leave only ours.
+    if (
+      !/^(NODE_EXTRA_CA_CERTS|SSL_CERT_(FILE|DIR)|DENO_CERT|DENO_TLS_CA_STORE|NODE_USE_SYSTEM_CA)$/
+        .test(name)
+    ) {
+      env[name] = value;
+    }
+  }
+  env[runtime === "deno" ? "DENO_CERT" : "NODE_EXTRA_CA_CERTS"] = rootFile;
+  const urls = [`${net.httpsUrl}/`, `${net.untrustedUrl}/`];
+  const ask = async (ca: string) => {
+    const outcome = await runScript(
+      import.meta.url,
+      "./fixtures/tls_roots.ts",
+      [ca, ...urls],
+      30_000,
+      env,
+    );
+    assert.equal(outcome.code, 0, outcome.stderr);
+    return Object.values(JSON.parse(outcome.stdout)) as string[];
+  };
+  // Without tls.ca: only the server the default roots trust.
+  const [privateApi, publicHost] = await ask("-");
+  assert.notEqual(privateApi, "ok");
+  assert.equal(publicHost, "ok", "the environment's root works");
+  // With tls.ca: both.
+  assert.deepEqual(await ask(caFile), ["ok", "ok"]);
 });

@@ -12,7 +12,7 @@ import type {
   ProxyInfo,
 } from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
-import { tlsOptions } from "./_tls.ts";
+import { bunTls } from "./_tls.ts";
 
 interface BunFetchSession {
   fetch(input: string, init: RequestInit): Promise<Response>;
@@ -72,7 +72,7 @@ export class BunAdapter implements PoolAdapter {
    */
   constructor(options: BunAdapterOptions = {}, hints?: PoolHints) {
     const base: Record<string, unknown> = {};
-    if (hints?.tls !== undefined) base.tls = tlsOptions(hints.tls);
+    if (hints?.tls !== undefined) base.tls = bunTls(hints.tls);
     if (hints?.socketPath !== undefined) base.unix = hints.socketPath;
     // Bun reads HTTP_PROXY and the like by itself: the session decides
     // which proxy each request uses, so none by default.

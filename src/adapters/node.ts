@@ -24,7 +24,7 @@ import {
   isNullBodyStatus,
   tooBigToDrain,
 } from "./_fetch_response.ts";
-import { tlsOptions } from "./_tls.ts";
+import { undiciTls } from "./_tls.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
 type Undici = typeof import("undici");
@@ -107,7 +107,7 @@ export class NodeAdapter implements PoolAdapter {
   constructor(options: NodeAdapterOptions = {}, hints?: PoolHints) {
     this.#options = options;
     this.#socketPath = hints?.socketPath;
-    if (hints?.tls !== undefined) this.#connect = tlsOptions(hints.tls);
+    if (hints?.tls !== undefined) this.#connect = undiciTls(hints.tls);
   }
 
   /**
