@@ -119,9 +119,20 @@ export interface SessionOptions {
    * Absolute http(s) URL that relative request URLs are appended to:
    * "https://api.test/v1" + "users" gives "https://api.test/v1/users" (with
    * or without slashes on either side). Absolute request URLs ignore it.
+   * Its origin is where the session's credentials go (see `headers`); a
+   * `user:password@` in it becomes `Authorization: Basic` for that origin
+   * only.
    */
   baseUrl?: string | URL;
-  /** Headers sent with every request; request headers are merged over them. */
+  /**
+   * Headers sent with every request; request headers are merged over them.
+   * With a `baseUrl`, `Authorization`, `Proxy-Authorization` and `Cookie`
+   * go only to requests to its origin (scheme, host and port): a request to
+   * another origin carries them only if it passes them itself. Without a
+   * `baseUrl`, every header goes to every origin. Hop-by-hop headers
+   * (`Connection`, `Upgrade`, `Transfer-Encoding`...) are refused.
+   * @default { "user-agent": "x-sessions/<version>" } (remove it with `{ "user-agent": undefined }`)
+   */
   headers?: HeadersInput;
   /**
    * Time limits in milliseconds. A number limits the whole request, from
