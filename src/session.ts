@@ -880,6 +880,11 @@ class Exchange implements BodyOwner, DeadlineTarget, AdapterRequest {
   }
 }
 
+/** A session limit bounded by an adapter's `maxInFlight` (0: none). */
+function atMost(limit: number, max: number): number {
+  return max > 0 && limit > max ? max : limit;
+}
+
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (
@@ -1521,11 +1526,13 @@ export class Session implements AsyncDisposable {
   }
 
   #makeLimiter(): Limiter {
+    const adapter = this.#getAdapter();
+    const max = adapter.maxInFlight ?? 0;
     return this.#limiter = new Limiter({
-      limit: this.#limit,
-      limitPerHost: this.#limitPerHost,
+      limit: atMost(this.#limit, max),
+      limitPerHost: atMost(this.#limitPerHost, max),
       maxQueue: this.#maxQueue,
-      deferHandoff: this.#getAdapter().deferHandoff === true,
+      deferHandoff: adapter.deferHandoff === true,
     });
   }
 

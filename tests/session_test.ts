@@ -42,6 +42,27 @@ test("Session: 200 concurrent GETs with limit 10 stay within 10 sockets", async 
   assert.ok(server.peakActive >= 5, `the limit was used: ${server.peakActive}`);
 });
 
+test("Session: 2,000 GETs 1,000 at a time with limit 100 reuse their connections", async () => {
+  await using server = await startServer({
+    routes: { "/item": { body: { id: 42 } } },
+  });
+  await using session = new Session({ baseUrl: server.url, limit: 100 });
+  let next = 0;
+  const worker = async () => {
+    while (next < 2_000) {
+      next++;
+      const item = await session.get("item").json<{ id: number }>();
+      assert.equal(item.id, 42);
+    }
+  };
+  await Promise.all(Array.from({ length: 1_000 }, worker));
+  // Bun keeps at most 64 idle keep-alive sockets: its adapter runs 64 at
+  // once, or Bun would close connections and the session open new ones.
+  const most = runtime === "bun" ? 64 : 100;
+  assert.ok(server.peakOpen <= most, `peak open sockets ${server.peakOpen}`);
+  assert.ok(server.accepted <= most, `accepted ${server.accepted}`);
+});
+
 test("Session: limitPerHost holds per origin over two origins", async () => {
   await using a = await startServer({
     routes: { "/slow": { delay: 10, body: "a" } },

@@ -230,6 +230,13 @@ export interface PoolAdapter {
    */
   readonly deferHandoff?: boolean;
   /**
+   * The most requests the pool can run at once and still keep their
+   * connections for the next ones: the session's `limit` and
+   * `limitPerHost` act as this when they are higher (a `limit` of 0 stays
+   * unlimited). Unset or 0: no such bound.
+   */
+  readonly maxInFlight?: number;
+  /**
    * `true` when the adapter calls `AdapterRequest.onConnect()` once the
    * request's connection is established: the session then times the
    * connect and headers phases apart. Otherwise it times them together.

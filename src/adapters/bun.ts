@@ -29,20 +29,39 @@ interface BunApi {
  * @example
  * ```ts
  * import type { BunAdapterOptions } from "@x/sessions";
- * const options: BunAdapterOptions = { sessionOptions: { keepAlive: { idleTimeout: 10_000 } } };
+ * const options: BunAdapterOptions = { sessionOptions: { keepAlive: { idleTimeout: 10 } } };
  * ```
  */
 export interface BunAdapterOptions {
   /**
    * Options passed to `new Bun.FetchSession()` (`tls`, `proxy`,
-   * `keepAlive`, ...).
+   * `keepAlive`, ...). `keepAlive.idleTimeout` is in seconds.
    * @default {}
    */
   sessionOptions?: Record<string, unknown>;
+  /**
+   * The session's `limit` and `limitPerHost` act as this when higher (see
+   * {@linkcode BunAdapter}); `0` for no bound.
+   * @default 64
+   */
+  maxInFlight?: number;
 }
+
+// Bun parks at most this many idle keep-alive sockets per process (all
+// FetchSessions and the global fetch together; `keepAlive.maxIdleSockets`
+// cannot raise it): more and it closes the extra ones, and the next
+// requests open new connections.
+const BUN_KEEPALIVE_SLOTS = 64;
 
 /**
  * A pool adapter over `Bun.FetchSession`. Chosen automatically on Bun.
+ *
+ * Bun keeps at most 64 idle keep-alive connections per process. With more
+ * requests in flight, answers that arrive together leave more than 64 idle
+ * and Bun closes the rest, so the session would open new connections over
+ * and over. A session on this adapter therefore runs at most 64 requests
+ * at once (`maxInFlight`): its `limit` and `limitPerHost` act as 64 when
+ * higher. Sessions in one process share Bun's 64.
  *
  * Without `Bun.FetchSession` (older Bun), requests go through the global
  * `fetch` and `close()` cannot close its shared connections.
@@ -57,6 +76,8 @@ export interface BunAdapterOptions {
 export class BunAdapter implements PoolAdapter {
   /** Adapter name. */
   readonly name: string = "bun";
+  /** Requests run at once at most (see {@linkcode BunAdapterOptions}). */
+  readonly maxInFlight: number;
   #options: Record<string, unknown>;
   #session: BunFetchSession | undefined;
   #fetch: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
@@ -67,8 +88,9 @@ export class BunAdapter implements PoolAdapter {
   /**
    * Create the adapter. Does no I/O.
    *
-   * @param options Options for `Bun.FetchSession`.
+   * @param options Options for `Bun.FetchSession`, and `maxInFlight`.
    * @param hints The session's TLS settings and unix socket path.
+   * @throws {RangeError} when `maxInFlight` is not a non-negative integer.
    */
   constructor(options: BunAdapterOptions = {}, hints?: PoolHints) {
     const base: Record<string, unknown> = {};
@@ -78,6 +100,13 @@ export class BunAdapter implements PoolAdapter {
     // which proxy each request uses, so none by default.
     else base.proxy = false;
     this.#options = { ...base, ...options.sessionOptions };
+    const max = options.maxInFlight ?? BUN_KEEPALIVE_SLOTS;
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 0) {
+      throw new RangeError(
+        `Cannot create BunAdapter as 'maxInFlight' must be a non-negative integer: current value is ${max}`,
+      );
+    }
+    this.maxInFlight = max;
     // Without FetchSession (older Bun), the same settings go on each fetch.
     this.#direct = base;
   }
