@@ -5,6 +5,7 @@
  */
 import type { RequestInfo } from "./errors.ts";
 import type { SessionResponse } from "./response.ts";
+import { IDEMPOTENT } from "./_http.ts";
 
 /**
  * What {@linkcode RetryOptions.shouldRetry} is asked about: the failed
@@ -89,16 +90,6 @@ export interface RetryPolicy {
   maxRetryAfter: number;
   shouldRetry: RetryOptions["shouldRetry"];
 }
-
-/** Methods the HTTP specification calls idempotent (safe to repeat). */
-export const IDEMPOTENT: ReadonlySet<string> = new Set([
-  "GET",
-  "HEAD",
-  "PUT",
-  "DELETE",
-  "OPTIONS",
-  "TRACE",
-]);
 
 const STATUS_CODES: ReadonlySet<number> = new Set([
   408,

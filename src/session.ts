@@ -39,8 +39,8 @@ import {
   type SessionEvent,
 } from "./events.ts";
 import { type Middleware, runChain, SessionRequest } from "./middleware.ts";
+import { IDEMPOTENT } from "./_http.ts";
 import {
-  IDEMPOTENT,
   parseRetryAfter,
   type RetryOptions,
   type RetryPolicy,
@@ -453,6 +453,21 @@ function withUploadMeter(parts: Parts, onProgress: ProgressCallback): Parts {
   };
 }
 
+/**
+ * A status HTTP does not have (undici and Bun pass 600-999 on; Bun even 0):
+ * the server is broken, the exchange fails with a NetworkError that says
+ * so, and its connection is freed (closed if the body is slow).
+ */
+function badStatus(exchange: Exchange, raw: AdapterResponse): never {
+  const error = new NetworkError(
+    `Request failed as the server answered with status ${raw.status}, which is outside 100-599`,
+    { request: exchange.parts.info },
+  );
+  exchange.mapError(error);
+  raw.dump().catch(() => {});
+  throw error;
+}
+
 function storeCookies(jar: CookieJar, raw: AdapterResponse, url: string): void {
   const values = raw.getSetCookie !== undefined
     ? raw.getSetCookie()
@@ -616,6 +631,8 @@ class Call implements AbortSource, DeadlineTarget {
     }
     if (error instanceof SessionError) return error;
     const code = errorCode(error);
+    // The runtime refused the request itself: not a network failure.
+    if (code === "ERR_ACCESS_DENIED") return error;
     const { timeouts } = this.prepared;
     if (code === "UND_ERR_CONNECT_TIMEOUT" && timeouts.connect > 0) {
       return new TimeoutError(timeouts.connect, {
@@ -1889,9 +1906,10 @@ export class Session implements AsyncDisposable {
     intent: ReadIntent,
   ): SessionResponse | Promise<SessionResponse> {
     exchange.responded(raw);
+    const status = raw.status;
+    if (status < 100 || status > 599) return badStatus(exchange, raw);
     const jar = this.#jar;
     if (jar !== undefined) storeCookies(jar, raw, parts.target.url!);
-    const status = raw.status;
     const { transfer } = exchange.call.prepared;
     if (
       status >= 301 && status <= 308 && REDIRECTS.has(status) &&

@@ -55,8 +55,8 @@ export async function tcpServer(
 }
 
 /**
- * Answer every request on `socket` with `respond(requestHead)` once its
- * head arrived (requests without bodies only).
+ * Answer every request on `socket` with `respond(requestHead)` once it
+ * arrived in full: its head, and its body by Content-Length or chunked.
  */
 export function onRequests(
   socket: Socket,
@@ -66,11 +66,31 @@ export function onRequests(
   let index = 0;
   socket.on("data", (chunk) => {
     buffered += chunk.toString("latin1");
-    for (let end = buffered.indexOf("\r\n\r\n"); end !== -1;) {
+    for (;;) {
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end === -1) return;
       const head = buffered.slice(0, end);
-      buffered = buffered.slice(end + 4);
+      const rest = bodyEnd(head, buffered.slice(end + 4));
+      if (rest === undefined) return; // the body is still arriving
+      buffered = rest;
       respond(head, index++);
-      end = buffered.indexOf("\r\n\r\n");
     }
   });
+}
+
+/** What follows the body of the request with `head`, once it is all in. */
+function bodyEnd(head: string, data: string): string | undefined {
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (length !== null) {
+    const size = Number(length[1]);
+    return data.length < size ? undefined : data.slice(size);
+  }
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    const last = data.startsWith("0\r\n\r\n")
+      ? 0
+      : data.indexOf("\r\n0\r\n\r\n");
+    if (last === -1) return undefined;
+    return data.slice(last + (last === 0 ? 5 : 7));
+  }
+  return data;
 }

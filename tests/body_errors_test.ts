@@ -7,7 +7,7 @@ import type { Socket } from "node:net";
 import {
   NetworkError,
   Session,
-  SessionError,
+  type SessionError,
   type SessionResponse,
   TimeoutError,
 } from "../mod.ts";

@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { gzipSync } from "node:zlib";
+import {
+  brotliCompressSync,
+  deflateRawSync,
+  deflateSync,
+  gzipSync,
+} from "node:zlib";
 import {
   CookieJar,
   HttpError,
@@ -16,7 +21,7 @@ import {
   SessionError,
 } from "../mod.ts";
 import { bypassesProxy, parseNoProxy } from "../src/proxy.ts";
-import { startServer } from "./_server.ts";
+import { type RouteSpec, startServer } from "./_server.ts";
 import { startNetFixtures } from "./_net.ts";
 import { runScript } from "./_child.ts";
 import { runtime, test, waitFor } from "./_test.ts";
@@ -431,23 +436,39 @@ test("maxResponseSize: large, chunked and compressed bodies fail clearly; the se
   );
 });
 
-test("decoding: gzip bodies are decoded on every runtime without options", async () => {
+test("decoding: gzip, deflate (zlib and raw) and br bodies are decoded on every runtime without options", async () => {
   const json = { list: Array.from({ length: 200 }, (_, i) => i) };
-  await using server = await startServer({
-    routes: {
-      "/gz": {
-        headers: {
-          "content-encoding": "gzip",
-          "content-type": "application/json",
-        },
-        body: gzipSync(encoder.encode(JSON.stringify(json))),
+  const bytes = encoder.encode(JSON.stringify(json));
+  const encoded: Record<string, [string, Uint8Array]> = {
+    "/gz": ["gzip", gzipSync(bytes)],
+    "/deflate": ["deflate", deflateSync(bytes)],
+    "/deflate-raw": ["deflate", deflateRawSync(bytes)],
+    "/br": ["br", brotliCompressSync(bytes)],
+  };
+  const routes: Record<string, RouteSpec> = {};
+  for (const [path, [encoding, body]] of Object.entries(encoded)) {
+    routes[path] = {
+      headers: {
+        "content-encoding": encoding,
+        "content-type": "application/json",
       },
-    },
-  });
+      body,
+    };
+  }
+  await using server = await startServer({ routes });
   await using session = new Session({ baseUrl: server.url });
-  assert.deepEqual(await session.get("gz").json(), json);
-  const native = await session.fetch("gz");
-  assert.deepEqual(await native.json(), json);
+  for (const path of Object.keys(encoded)) {
+    const name = path.slice(1);
+    assert.deepEqual(await session.get(name).json(), json, name);
+    assert.deepEqual(
+      await (await session.get(name)).text(),
+      JSON.stringify(json),
+    );
+    const streamed = await new Response((await session.get(name)).body).json();
+    assert.deepEqual(streamed, json, `${name} streamed`);
+    const native = await session.fetch(name);
+    assert.deepEqual(await native.json(), json, `${name} through fetch()`);
+  }
   const seen = await session.get("echo").json<Echo>();
   assert.match(seen.headers["accept-encoding"] ?? "", /gzip/);
 });

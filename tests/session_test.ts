@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { cpSync, rmSync } from "node:fs";
+import process from "node:process";
 import { Readable } from "node:stream";
 import {
   HttpError,
@@ -11,6 +13,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { startServer } from "./_server.ts";
+import { onRequests, tcpServer } from "./_tcp.ts";
 import { delay, runtime, test, waitFor } from "./_test.ts";
 
 test("Session: 50 sequential GETs use 1 connection", async () => {
@@ -743,3 +746,102 @@ test("Session: a default User-Agent, overridable and removable", async () => {
   // Node's client adds none; Deno and Bun add their own.
   assert.ok(sent === undefined || !String(sent).startsWith("x-sessions"));
 });
+
+test("Session: a status outside 100-599 is a NetworkError that says so, and frees the connection", async () => {
+  await using server = await tcpServer((socket) =>
+    onRequests(socket, (head) => {
+      const status = /GET \/(\d+)/.exec(head)?.[1] ?? "200";
+      socket.write(`HTTP/1.1 ${status} Odd\r\nContent-Length: 2\r\n\r\nok`);
+    })
+  );
+  await using session = new Session({ baseUrl: server.url, retry: 0 });
+  for (const status of ["600", "999"]) {
+    for (
+      const send of [
+        () => session.get(status),
+        () => session.get(status).text(),
+        () => session.fetch(status),
+      ]
+    ) {
+      const error = await send().then(() => undefined, (e) => e);
+      assert.ok(error instanceof NetworkError, String(error));
+      assert.match(error.message, new RegExp(`status ${status}.*100-599`));
+    }
+  }
+  assert.equal(await session.get("200").text(), "ok");
+  assert.equal(session.pending, 0);
+});
+
+test("Session: a POST is never sent twice when the server drops its connection", async () => {
+  // Reads each request in full, then closes the connection without an
+  // answer: on a fresh connection, and on a kept-alive one.
+  const posts: string[] = [];
+  await using server = await tcpServer((socket) =>
+    onRequests(socket, (head, index) => {
+      const [line] = head.split("\r\n");
+      if (line.startsWith("POST")) {
+        posts.push(line);
+        if (line.includes("/drop-fresh") || index > 0) {
+          setTimeout(() => socket.destroy(), 10);
+          return;
+        }
+      }
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    })
+  );
+  await using session = new Session({ baseUrl: server.url, retry: 0 });
+  for (
+    const [path, options] of [
+      ["drop-fresh", { body: "x" }],
+      ["drop-fresh", {}],
+      ["drop-fresh", { json: { a: 1 } }],
+    ] as const
+  ) {
+    posts.length = 0;
+    const error = await session.post(path, options).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof NetworkError, String(error));
+    assert.equal(posts.length, 1, `sent ${posts.length} times`);
+  }
+  // On a kept-alive connection: the first POST is answered, the second
+  // dropped after the server read it.
+  posts.length = 0;
+  await using kept = new Session({ baseUrl: server.url, retry: 0, limit: 1 });
+  assert.equal(await kept.post("first", { body: "1" }).text(), "ok");
+  const second = await kept.post("second", { body: "2" }).then(
+    () => undefined,
+    (e) => e,
+  );
+  assert.ok(second instanceof NetworkError, String(second));
+  assert.deepEqual(posts.map((line) => line.split(" ")[1]), [
+    "/first",
+    "/second",
+  ]);
+});
+
+if (runtime === "deno") {
+  test(
+    "Session: a Deno permission error reaches the user as Deno's own, not retried (Deno only: the one runtime with permissions)",
+    async () => {
+      await using server = await startServer();
+      const script = new URL("./fixtures/no_net.ts", import.meta.url).pathname;
+      const child = spawnSync(process.execPath, [
+        "run",
+        "--allow-read",
+        "--allow-env",
+        script,
+        `${server.url}/x`,
+      ], { encoding: "utf8", timeout: 30_000 });
+      assert.equal(child.status, 0, child.stderr);
+      const outcome = JSON.parse(child.stdout);
+      assert.equal(outcome.name, "NotCapable", outcome.message);
+      assert.match(outcome.message, /--allow-net/);
+      assert.equal(outcome.sessionError, false);
+      assert.equal(outcome.retries, 0);
+      assert.equal(server.requests.length, 0);
+    },
+    { sanitize: false },
+  );
+}

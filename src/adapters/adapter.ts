@@ -242,7 +242,13 @@ export interface PoolAdapter {
    * connect and headers phases apart. Otherwise it times them together.
    */
   readonly reportsConnect?: boolean;
-  /** Send a request; resolves once the response headers arrived. */
+  /**
+   * Send a request; resolves once the response headers arrived. A
+   * rejection is a network failure, which the session wraps in a
+   * `NetworkError` (and may retry), unless its `code` is
+   * `"ERR_ACCESS_DENIED"`: the runtime refused the request itself (Deno
+   * without `--allow-net`), and the session passes that error on as it is.
+   */
   dispatch(request: AdapterRequest): Promise<AdapterResponse>;
   /** Close every connection once requests in flight are done. Idempotent. */
   close(): Promise<void>;

@@ -12,6 +12,115 @@ import type {
   ProxyInfo,
 } from "./adapter.ts";
 import { fetchDispatch } from "./fetch.ts";
+import { IDEMPOTENT } from "../_http.ts";
+
+/**
+ * Deno's client sends a request again, once, when its connection closes
+ * before the answer, whatever the method, unless the body is a Blob or a
+ * stream: a request that is not idempotent goes with a Blob body, so the
+ * server never gets it twice without the user's say.
+ */
+function denoFetch(input: string, init: RequestInit): Promise<Response> {
+  const method = init.method;
+  if (method !== undefined && !IDEMPOTENT.has(method)) {
+    const body = init.body;
+    if (body === undefined || typeof body === "string") {
+      init.body = new Blob(body === undefined ? [] : [body]);
+    } else if (body instanceof Uint8Array) {
+      init.body = new Blob([body as Uint8Array<ArrayBuffer>]);
+    }
+  }
+  return fetch(input, init).then(undefined, (error) => {
+    throw markDenied(error);
+  });
+}
+
+/**
+ * Deno's permission errors are about the program, not the network: marked
+ * with the code the session passes on unchanged (see PoolAdapter.dispatch).
+ */
+function markDenied(error: unknown): unknown {
+  const name = (error as Error)?.name;
+  if (name === "NotCapable" || name === "PermissionDenied") {
+    try {
+      Object.defineProperty(error, "code", { value: "ERR_ACCESS_DENIED" });
+    } catch {
+      // A frozen error: it goes on as a network failure.
+    }
+  }
+  return error;
+}
+
+/**
+ * Deno's fetch decodes gzip and br but hands deflate bodies over as they
+ * came: decode them as Node and Bun do (zlib-wrapped or raw).
+ */
+function inflateDeflate(response: Response): Response {
+  const encoding = response.headers.get("content-encoding");
+  if (
+    encoding === null || encoding.trim().toLowerCase() !== "deflate" ||
+    response.body === null
+  ) {
+    return response;
+  }
+  let decoded: Response;
+  try {
+    decoded = new Response(inflate(response.body), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  } catch {
+    return response; // a status a Response cannot be built with
+  }
+  Object.defineProperty(decoded, "url", { value: response.url });
+  return decoded;
+}
+
+/** `true` when `bytes` start with a zlib header (RFC 1950). */
+function isZlib(bytes: Uint8Array): boolean {
+  const first = bytes[0];
+  if ((first & 0x0f) !== 8) return false;
+  return bytes.length < 2 || ((first << 8) | bytes[1]) % 31 === 0;
+}
+
+function inflate(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const source = body.getReader();
+  let decoded: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const open = async (): Promise<boolean> => {
+    const first = await source.read();
+    if (first.done) return false;
+    const compressed = new ReadableStream<Uint8Array>({
+      start: (controller) => controller.enqueue(first.value),
+      pull: async (controller) => {
+        const next = await source.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: (reason) => source.cancel(reason),
+    });
+    const format = isZlib(first.value) ? "deflate" : "deflate-raw";
+    decoded = compressed.pipeThrough(
+      new DecompressionStream(format) as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    ).getReader();
+    return true;
+  };
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      if (decoded === undefined && !await open()) {
+        controller.close();
+        return;
+      }
+      const next = await decoded!.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => (decoded ?? source).cancel(reason),
+  }, { highWaterMark: 0 });
+}
 
 interface DenoHttpClient {
   close(): void;
@@ -168,10 +277,16 @@ export class DenoAdapter implements PoolAdapter {
       this.#init = { client: this.#client };
     }
     const proxy = request.proxy;
+    let init = this.#init;
     if (proxy !== undefined) {
-      return fetchDispatch(fetch, request, this.#proxiedInit(proxy));
+      try {
+        init = this.#proxiedInit(proxy);
+      } catch (error) {
+        // Deno checks the proxy's net permission when the client is made.
+        return Promise.reject(markDenied(error));
+      }
     }
-    return fetchDispatch(fetch, request, this.#init);
+    return fetchDispatch(denoFetch, request, init, inflateDeflate);
   }
 
   #proxiedInit(proxy: ProxyInfo): Record<string, unknown> {

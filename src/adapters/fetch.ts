@@ -124,11 +124,15 @@ export class FetchAdapter implements PoolAdapter {
   }
 }
 
-/** Send `request` through `fetchFn`; shared by the fetch-based adapters. */
+/**
+ * Send `request` through `fetchFn`; shared by the fetch-based adapters.
+ * `adjust` may replace the runtime's response (Deno's deflate bodies).
+ */
 export function fetchDispatch(
   fetchFn: (input: string, init: RequestInit) => Promise<Response>,
   request: AdapterRequest,
   extra?: Record<string, unknown>,
+  adjust?: (response: Response) => Response,
 ): Promise<AdapterResponse> {
   const url = request.url;
   // Only what differs from fetch's defaults: each init field costs the
@@ -149,7 +153,7 @@ export function fetchDispatch(
   }
   return fetchFn(url, init).then((response) =>
     new FetchResponse(
-      response,
+      adjust === undefined ? response : adjust(response),
       url,
       request.onDone,
       request.method,

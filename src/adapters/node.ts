@@ -363,13 +363,39 @@ function decoderFor(encoding: string): Transform | undefined {
         finishFlush: zlib.constants.Z_SYNC_FLUSH,
       });
     case "deflate":
-      return zlib.createInflate();
+      return inflater(zlib);
     case "br":
       return zlib.createBrotliDecompress();
     case "zstd":
       return zlib.createZstdDecompress?.();
   }
   return undefined;
+}
+
+/**
+ * A `deflate` decoder for both forms servers send: zlib-wrapped (RFC 1950,
+ * as the specification says) and raw (RFC 1951), told apart by the first
+ * byte, as browsers and undici's fetch do.
+ */
+function inflater(zlib: Zlib): Transform {
+  let inner: Transform | undefined;
+  return new streams!.Transform({
+    transform(chunk: Uint8Array, _encoding, callback) {
+      if (inner === undefined) {
+        inner = (chunk[0] & 0x0f) === 0x08
+          ? zlib.createInflate()
+          : zlib.createInflateRaw();
+        inner.on("data", (data) => this.push(data));
+        inner.on("error", (error) => this.destroy(error));
+      }
+      inner.write(chunk, callback);
+    },
+    flush(callback) {
+      if (inner === undefined) return callback();
+      inner.once("end", () => callback());
+      inner.end();
+    },
+  });
 }
 
 async function collect(stream: Readable): Promise<Uint8Array> {
