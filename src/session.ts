@@ -40,6 +40,7 @@ import {
 } from "./events.ts";
 import { type Middleware, runChain, SessionRequest } from "./middleware.ts";
 import { IDEMPOTENT } from "./_http.ts";
+import { USER_AGENT } from "./_version.ts";
 import {
   parseRetryAfter,
   type RetryOptions,
@@ -131,7 +132,7 @@ export interface SessionOptions {
    * another origin carries them only if it passes them itself. Without a
    * `baseUrl`, every header goes to every origin. Hop-by-hop headers
    * (`Connection`, `Upgrade`, `Transfer-Encoding`...) are refused.
-   * @default { "user-agent": "x-sessions/<version>" } (remove it with `{ "user-agent": undefined }`)
+   * @default { "user-agent": "x-sessions/<version>" } where the runtime's client sends none (Node); remove it with `{ "user-agent": undefined }`
    */
   headers?: HeadersInput;
   /**
@@ -1535,7 +1536,22 @@ export class Session implements AsyncDisposable {
       : option;
     this.#adapter = adapter;
     if (this.#ownsAdapter) this.#tracker.adapter = adapter;
+    if (adapter.sendsUserAgent === true) this.#dropDefaultUserAgent();
     return adapter;
+  }
+
+  // The runtime's client sends a User-Agent of its own: the session's
+  // default is not needed (one header fewer per request).
+  #dropDefaultUserAgent(): void {
+    const drop = (headers: HeaderRecord): HeaderRecord => {
+      if (headers["user-agent"] !== USER_AGENT) return headers;
+      const copy = { ...headers };
+      delete copy["user-agent"];
+      return copy;
+    };
+    const same = this.#foreignHeaders === this.#headers;
+    this.#headers = drop(this.#headers);
+    this.#foreignHeaders = same ? this.#headers : drop(this.#foreignHeaders);
   }
 
   #getLimiter(): Limiter {
@@ -1716,6 +1732,9 @@ export class Session implements AsyncDisposable {
     options: RequestOptions | undefined,
     intent: ReadIntent,
   ): Promise<SessionResponse> {
+    // The adapter decides the default headers: make it before the first
+    // request is prepared.
+    if (this.#adapter === undefined && !this.#closed) this.#makeAdapter();
     let prepared: Prepared;
     try {
       prepared = this.#prepare(method, url, options);

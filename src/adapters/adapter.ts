@@ -243,6 +243,13 @@ export interface PoolAdapter {
    */
   readonly reportsConnect?: boolean;
   /**
+   * `true` when the runtime's client sends a `User-Agent` of its own with
+   * requests that have none (Deno's and Bun's fetch do): the session then
+   * leaves its default `User-Agent` out. Otherwise (undici, custom
+   * adapters) the session sends `x-sessions/<version>` unless told not to.
+   */
+  readonly sendsUserAgent?: boolean;
+  /**
    * Send a request; resolves once the response headers arrived. A
    * rejection is a network failure, which the session wraps in a
    * `NetworkError` (and may retry), unless its `code` is

@@ -76,6 +76,8 @@ const BUN_KEEPALIVE_SLOTS = 64;
 export class BunAdapter implements PoolAdapter {
   /** Adapter name. */
   readonly name: string = "bun";
+  /** The runtime's fetch sends a User-Agent of its own. */
+  readonly sendsUserAgent: boolean = true;
   /** Requests run at once at most (see {@linkcode BunAdapterOptions}). */
   readonly maxInFlight: number;
   #options: Record<string, unknown>;

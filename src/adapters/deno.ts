@@ -205,6 +205,8 @@ export interface DenoAdapterOptions {
 export class DenoAdapter implements PoolAdapter {
   /** Adapter name. */
   readonly name: string = "deno";
+  /** The runtime's fetch sends a User-Agent of its own. */
+  readonly sendsUserAgent: boolean = true;
   /**
    * Deno's pool can open a spare connection when a queued request starts in
    * the same tick as the previous response ends: queued requests start one

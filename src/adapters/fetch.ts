@@ -50,6 +50,8 @@ export interface FetchAdapterOptions {
 export class FetchAdapter implements PoolAdapter {
   /** Adapter name. */
   readonly name: string = "fetch";
+  /** The runtime's fetch sends a User-Agent of its own. */
+  readonly sendsUserAgent: boolean = true;
   #fetch: typeof fetch | undefined;
   #init: Record<string, unknown> | undefined;
 
