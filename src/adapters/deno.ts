@@ -11,7 +11,7 @@ import type {
   PoolHints,
   ProxyInfo,
 } from "./adapter.ts";
-import { fetchDispatch } from "./fetch.ts";
+import { fetchDispatch, type FetchHooks } from "./fetch.ts";
 import { IDEMPOTENT } from "../_http.ts";
 
 /**
@@ -30,9 +30,7 @@ function denoFetch(input: string, init: RequestInit): Promise<Response> {
       init.body = new Blob([body as Uint8Array<ArrayBuffer>]);
     }
   }
-  return fetch(input, init).then(undefined, (error) => {
-    throw markDenied(error);
-  });
+  return fetch(input, init);
 }
 
 /**
@@ -76,6 +74,13 @@ function inflateDeflate(response: Response): Response {
   Object.defineProperty(decoded, "url", { value: response.url });
   return decoded;
 }
+
+const DENO_HOOKS: FetchHooks = {
+  adjust: inflateDeflate,
+  rejected: (error) => {
+    throw markDenied(error);
+  },
+};
 
 /** `true` when `bytes` start with a zlib header (RFC 1950). */
 function isZlib(bytes: Uint8Array): boolean {
@@ -288,7 +293,7 @@ export class DenoAdapter implements PoolAdapter {
         return Promise.reject(markDenied(error));
       }
     }
-    return fetchDispatch(denoFetch, request, init, inflateDeflate);
+    return fetchDispatch(denoFetch, request, init, DENO_HOOKS);
   }
 
   #proxiedInit(proxy: ProxyInfo): Record<string, unknown> {

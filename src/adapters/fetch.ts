@@ -126,15 +126,20 @@ export class FetchAdapter implements PoolAdapter {
   }
 }
 
-/**
- * Send `request` through `fetchFn`; shared by the fetch-based adapters.
- * `adjust` may replace the runtime's response (Deno's deflate bodies).
- */
+/** What a runtime's adapter adds to {@linkcode fetchDispatch}. */
+export interface FetchHooks {
+  /** Replace the runtime's response (Deno's deflate bodies). */
+  readonly adjust?: (response: Response) => Response;
+  /** Map the runtime's rejection (Deno's permission errors). */
+  readonly rejected?: (error: unknown) => never;
+}
+
+/** Send `request` through `fetchFn`; shared by the fetch-based adapters. */
 export function fetchDispatch(
   fetchFn: (input: string, init: RequestInit) => Promise<Response>,
   request: AdapterRequest,
   extra?: Record<string, unknown>,
-  adjust?: (response: Response) => Response,
+  hooks?: FetchHooks,
 ): Promise<AdapterResponse> {
   const url = request.url;
   // Only what differs from fetch's defaults: each init field costs the
@@ -153,13 +158,16 @@ export function fetchDispatch(
     init.body = request.body as BodyInit;
     if (request.body instanceof ReadableStream) init.duplex = "half";
   }
-  return fetchFn(url, init).then((response) =>
-    new FetchResponse(
-      adjust === undefined ? response : adjust(response),
-      url,
-      request.onDone,
-      request.method,
-      request.bodyIdleTimeout,
-    )
+  const adjust = hooks?.adjust;
+  return fetchFn(url, init).then(
+    (response) =>
+      new FetchResponse(
+        adjust === undefined ? response : adjust(response),
+        url,
+        request.onDone,
+        request.method,
+        request.bodyIdleTimeout,
+      ),
+    hooks?.rejected,
   );
 }
