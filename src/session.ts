@@ -245,9 +245,10 @@ export interface SessionOptions {
 /**
  * Time limits by phase, in milliseconds; `0` or `Infinity` means none.
  *
- * On Node each phase is measured exactly. Deno and Bun do not report when
- * a connection is made, so there `connect` is enforced only together with
- * `headers`: the time to the response headers is limited to
+ * Every phase is timed by the session's own timers. On Node `connect` and
+ * `headers` are timed apart, as undici reports when a connection is made.
+ * Deno and Bun do not report that, so there `connect` is enforced only
+ * together with `headers`: the time to the response headers is limited to
  * `connect + headers` (which is never exceeded unless one of the two was).
  *
  * @example
@@ -1379,9 +1380,11 @@ export class Session implements AsyncDisposable {
 
   /**
    * Close the session gracefully: new requests reject at once with
-   * `SessionClosedError`, requests in flight finish (bodies being read are
-   * read to the end; bodies nobody started reading are discarded, so it
-   * never hangs), then every connection is closed. Idempotent.
+   * `SessionClosedError`, requests in flight finish (a body being read may
+   * finish within its request's timeout), then every connection is closed.
+   * A body nobody started reading does not hold it up, however slow or
+   * endless: its request is aborted and its connection closed at once.
+   * Idempotent.
    *
    * @example
    * ```ts
