@@ -84,6 +84,17 @@ const api = new Api();
 const urls = await Promise.all([api.get("a"), api.get("b")]);
 if (urls.join() !== "/a,/b") throw new Error("ESM: container " + urls.join());
 await api.closeSession();
+// A session from the ESM build, borrowed by a container of the CJS build.
+const cjs = createRequire(import.meta.url)("@x/sessions");
+if (cjs.SessionContainer === SessionContainer) throw new Error("ESM: the CJS build is the same module");
+const borrowed = new Session({ baseUrl: url });
+class CjsApi extends cjs.SessionContainer {
+  constructor() { super({ session: borrowed }); }
+  get = cjs.attachSession(async function (path) { return (await this.session.get(path).json()).url; });
+}
+if ((await new CjsApi().get("c")) !== "/c") throw new Error("ESM: CJS container with an ESM session");
+if (!(borrowed instanceof cjs.Session)) throw new Error("ESM: instanceof across builds");
+await borrowed.close();
 server.close();
 console.log("esm ok", process.version);
 `,
