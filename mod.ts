@@ -28,13 +28,15 @@
  *
  * @module
  */
-export * from "./src/session.ts";
-export {
-  attachSession,
-  type ContainerOptions,
-  SessionContainer,
-  type SessionMethod,
-} from "./src/container.ts";
+export { Session } from "./src/session.ts";
+export type {
+  RequestOptions,
+  SessionOptions,
+  StatusPredicate,
+  TimeoutOptions,
+} from "./src/options.ts";
+export { attachSession, type SessionMethod } from "./src/attach_session.ts";
+export { type ContainerOptions, SessionContainer } from "./src/container.ts";
 export { SessionRegistry } from "./src/registry.ts";
 export {
   type Middleware,
@@ -52,23 +54,59 @@ export {
   type SessionEvent,
   type SessionEventBase,
 } from "./src/events.ts";
-export { ResponsePromise, SessionResponse } from "./src/response.ts";
-export * from "./src/cookies.ts";
-export * from "./src/network.ts";
-export * from "./src/errors.ts";
+export { SessionResponse } from "./src/response.ts";
+export { ResponsePromise } from "./src/response_promise.ts";
+export {
+  type CookieInfo,
+  CookieJar,
+  type CookieJarOptions,
+} from "./src/cookies.ts";
+export type {
+  Progress,
+  ProgressCallback,
+  RedirectMode,
+  TlsOptions,
+} from "./src/network.ts";
+export {
+  HttpError,
+  NetworkError,
+  QueueFullError,
+  RedirectError,
+  type RedirectFailure,
+  ResponseSizeError,
+  SessionClosedError,
+  SessionError,
+  TimeoutError,
+  type TimeoutPhase,
+} from "./src/errors.ts";
+export type { RequestInfo } from "./src/request_info.ts";
 export {
   type HeaderRecord,
   type HeadersInput,
   mergeHeaders,
 } from "./src/headers.ts";
 export { appendParams, type ParamValue, type SearchParams } from "./src/url.ts";
-export * from "./src/limiter.ts";
-export * from "./src/adapters/adapter.ts";
-export * from "./src/adapters/node.ts";
-export * from "./src/adapters/deno.ts";
-export * from "./src/adapters/bun.ts";
+export { Limiter, type LimiterOptions, type Permit } from "./src/limiter.ts";
+export type {
+  AbortSource,
+  AdapterBody,
+  AdapterRequest,
+  AdapterResponse,
+  PoolAdapter,
+  PoolHints,
+  ProxyInfo,
+  TlsConfig,
+} from "./src/adapters/adapter.ts";
+export { NodeAdapter, type NodeAdapterOptions } from "./src/adapters/node.ts";
+export { DenoAdapter, type DenoAdapterOptions } from "./src/adapters/deno.ts";
+export { BunAdapter, type BunAdapterOptions } from "./src/adapters/bun.ts";
 export {
   FetchAdapter,
   type FetchAdapterOptions,
 } from "./src/adapters/fetch.ts";
-export * from "./src/adapters/mock.ts";
+export {
+  MockAdapter,
+  type MockHandler,
+  type MockReply,
+  type MockRequest,
+} from "./src/adapters/mock.ts";

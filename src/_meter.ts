@@ -5,13 +5,68 @@
  * @module
  */
 import type { AdapterBody, AdapterResponse } from "./adapters/adapter.ts";
-import { FetchResponse, isNullBodyStatus } from "./adapters/_fetch_response.ts";
-import { type RequestInfo, ResponseSizeError } from "./errors.ts";
+import { FetchResponse } from "./adapters/_fetch_response.ts";
+import { ResponseSizeError } from "./errors.ts";
+import type { RequestInfo } from "./request_info.ts";
 import type { ProgressCallback } from "./network.ts";
+import { hasNoBody } from "./_http.ts";
+import { checkCount, checkFunction } from "./_checks.ts";
 
 const encoder = new TextEncoder();
 // Upload chunks: small enough for steady progress, big enough to be cheap.
 const UPLOAD_CHUNK = 64 * 1024;
+
+/** The checked `maxResponseSize` and progress options. */
+export interface BodyOptions {
+  /** Largest decoded response body in bytes; 0: no limit. */
+  readonly maxResponseSize: number;
+  readonly onDownloadProgress: ProgressCallback | undefined;
+  readonly onUploadProgress: ProgressCallback | undefined;
+}
+
+export const DEFAULT_BODY_OPTIONS: BodyOptions = Object.freeze({
+  maxResponseSize: 0,
+  onDownloadProgress: undefined,
+  onUploadProgress: undefined,
+});
+
+/** The body options of session or request `options` over `base`. */
+export function parseBodyOptions(
+  options: {
+    maxResponseSize?: unknown;
+    onDownloadProgress?: unknown;
+    onUploadProgress?: unknown;
+  },
+  base: BodyOptions,
+  action: string,
+): BodyOptions {
+  const { maxResponseSize, onDownloadProgress, onUploadProgress } = options;
+  if (
+    maxResponseSize === undefined && onDownloadProgress === undefined &&
+    onUploadProgress === undefined
+  ) {
+    return base;
+  }
+  return {
+    maxResponseSize: maxResponseSize === undefined
+      ? base.maxResponseSize
+      : maxResponseSize === Infinity
+      ? 0
+      : checkCount("maxResponseSize", maxResponseSize, action),
+    onDownloadProgress: onDownloadProgress === undefined
+      ? base.onDownloadProgress
+      : checkFunction("onDownloadProgress", onDownloadProgress, action),
+    onUploadProgress: onUploadProgress === undefined
+      ? base.onUploadProgress
+      : checkFunction("onUploadProgress", onUploadProgress, action),
+  };
+}
+
+/** `true` when reading a response needs {@linkcode meter}. */
+export function metersDownload(options: BodyOptions): boolean {
+  return options.maxResponseSize > 0 ||
+    options.onDownloadProgress !== undefined;
+}
 
 /**
  * `raw` with its body counted: progress after each chunk, and an error
@@ -28,7 +83,7 @@ export function meter(
     onDownloadProgress: ProgressCallback | undefined;
   },
 ): AdapterResponse {
-  if (request.method === "HEAD" || isNullBodyStatus(raw.status)) return raw;
+  if (hasNoBody(request.method, raw.status)) return raw;
   const limit = options.maxResponseSize;
   const progress = options.onDownloadProgress;
   const headers = raw.headers;

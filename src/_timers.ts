@@ -14,3 +14,27 @@ export function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
   }).Deno;
   if (typeof handle === "number") deno?.unrefTimer?.(handle);
 }
+
+/** What {@linkcode sleep} can be woken by: an AbortSignal, or anything shaped like one. */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: "abort", listener: () => void): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/** Resolve after `ms` milliseconds; reject with the reason once `signal` aborts. */
+export function sleep(ms: number, signal?: AbortLike): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort);
+  });
+}

@@ -1,18 +1,19 @@
 /**
- * {@linkcode SessionContainer} and {@linkcode attachSession}: a class that
- * wraps an API hides its session. Decorated methods share one session,
- * opened and closed for them.
+ * {@linkcode SessionContainer}: a class that wraps an API hides its
+ * session. Methods decorated with `attachSession` (attach_session.ts)
+ * share one session, opened and closed for them.
  *
  * @module
  */
-import { Session, type SessionOptions } from "./session.ts";
+import { Session } from "./session.ts";
+import type { SessionOptions } from "./options.ts";
 import {
   applyCookies,
-  checkObject,
-  PARSED,
+  fromConfig,
   parseSessionOptions,
   type SessionConfig,
-} from "./_options.ts";
+} from "./_config.ts";
+import { checkObject } from "./_checks.ts";
 import { MAX_TIMER, unrefTimer } from "./_timers.ts";
 
 /**
@@ -50,9 +51,12 @@ interface Temporary {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-// Set by SessionContainer's static block: decorated calls reach the
-// container's private bookkeeping without a public method.
-let enterCall: (
+/**
+ * Start a decorated call on a container; returns its release (set by
+ * SessionContainer's static block: attach_session.ts reaches the
+ * container's bookkeeping without a public method).
+ */
+export let enterCall: (
   container: SessionContainer,
   counted: boolean,
 ) => () => void;
@@ -63,18 +67,19 @@ const UNREAD_MESSAGE =
 /** The options of a container's sessions, parsed and applied once. */
 function containerConfig(
   options: SessionOptions,
-  where: string,
+  action: string,
 ): SessionConfig {
-  const config = parseSessionOptions(options, where);
-  applyCookies(config);
+  const parsed = parseSessionOptions(options, action);
   // The container's sessions come and go: an adapter instance is shared by
   // all of them and stays open (its owner closes it); a factory gives each
   // session its own.
-  const adapter = config.adapter;
-  if (adapter !== undefined && typeof adapter !== "function") {
-    config.ownsAdapter = false;
-  }
-  config.unreadMessage = UNREAD_MESSAGE;
+  const adapter = parsed.adapter;
+  const config = Object.freeze({
+    ...parsed,
+    ownsAdapter: adapter === undefined || typeof adapter === "function",
+    unreadMessage: UNREAD_MESSAGE,
+  });
+  applyCookies(config);
   return config;
 }
 
@@ -134,18 +139,18 @@ export class SessionContainer implements AsyncDisposable {
    * @throws {TypeError | RangeError} for invalid options, as `new Session()`.
    */
   constructor(options: ContainerOptions = {}) {
-    const where = "create session container";
-    checkObject(options, where);
+    const action = "create session container";
+    checkObject(options, action);
     const { session, idleDelay, ...sessionOptions } = options;
     if (idleDelay !== undefined) {
       if (typeof idleDelay !== "number") {
         throw new TypeError(
-          `Cannot ${where} as 'idleDelay' must be a number: received ${typeof idleDelay}`,
+          `Cannot ${action} as 'idleDelay' must be a number: received ${typeof idleDelay}`,
         );
       }
       if (!(idleDelay >= 0 && idleDelay <= MAX_TIMER)) {
         throw new RangeError(
-          `Cannot ${where} as 'idleDelay' must be between 0 and ${MAX_TIMER} ms: current value is ${idleDelay}`,
+          `Cannot ${action} as 'idleDelay' must be between 0 and ${MAX_TIMER} ms: current value is ${idleDelay}`,
         );
       }
     }
@@ -153,19 +158,19 @@ export class SessionContainer implements AsyncDisposable {
     if (session !== undefined) {
       if (!(session instanceof Session)) {
         throw new TypeError(
-          `Cannot ${where} as 'session' must be a Session`,
+          `Cannot ${action} as 'session' must be a Session`,
         );
       }
       if (Object.keys(sessionOptions).length > 0) {
         throw new TypeError(
-          `Cannot ${where} as 'session' is borrowed with its own options: remove ${
+          `Cannot ${action} as 'session' is borrowed with its own options: remove ${
             Object.keys(sessionOptions).map((k) => `'${k}'`).join(", ")
           }`,
         );
       }
       this.#borrowed = session;
     } else {
-      this.#config = containerConfig(sessionOptions, where);
+      this.#config = containerConfig(sessionOptions, action);
     }
   }
 
@@ -306,7 +311,7 @@ export class SessionContainer implements AsyncDisposable {
   }
 
   #newSession(): Session {
-    return new Session({ [PARSED]: this.#config! } as SessionOptions);
+    return new Session(fromConfig(this.#config!));
   }
 
   // Start a decorated call; returns its release. `counted` calls (not
@@ -359,236 +364,4 @@ export class SessionContainer implements AsyncDisposable {
       for (const resolve of waiters) resolve();
     }
   }
-}
-
-/**
- * Any method {@linkcode attachSession} can decorate (async functions and
- * async generator functions in practice).
- *
- * @example
- * ```ts
- * import type { SessionMethod } from "@x/sessions";
- * const method: SessionMethod = async function (id: number) { return id; };
- * ```
- */
-// deno-lint-ignore no-explicit-any
-export type SessionMethod = (this: any, ...args: any[]) => any;
-
-const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {})
-  .constructor;
-
-function wrap<M extends SessionMethod>(method: M): M {
-  if (typeof method !== "function") {
-    throw new TypeError(
-      `Cannot attach a session as @attachSession decorates methods: received ${typeof method}`,
-    );
-  }
-  const name = method.name;
-  let wrapped: SessionMethod;
-  if (method instanceof AsyncGeneratorFunction) {
-    wrapped = function (this: SessionContainer, ...args: unknown[]) {
-      return holdWhileIterating(this, name, () => method.apply(this, args));
-    };
-  } else {
-    wrapped = function (this: SessionContainer, ...args: unknown[]) {
-      let release: () => void;
-      try {
-        release = enter(this, name, true);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      let result: unknown;
-      try {
-        result = method.apply(this, args);
-      } catch (error) {
-        release();
-        return Promise.reject(error);
-      }
-      if (
-        result !== null &&
-        (typeof result === "object" || typeof result === "function")
-      ) {
-        if (typeof (result as PromiseLike<unknown>).then === "function") {
-          return Promise.resolve(result).finally(release);
-        }
-        // An async generator compiled down to a plain function (legacy
-        // decorators with an old target): hold the session while it runs.
-        if (
-          typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] ===
-            "function"
-        ) {
-          release();
-          return holdWhileIterating(
-            this,
-            name,
-            () => result as AsyncIterable<unknown>,
-          );
-        }
-      }
-      release();
-      return Promise.resolve(result);
-    };
-  }
-  Object.defineProperty(wrapped, "name", { value: name });
-  Object.defineProperty(wrapped, "length", { value: method.length });
-  return wrapped as M;
-}
-
-// The session is taken at the first next() and released when the
-// iteration ends: finished, thrown, or stopped early by the consumer.
-async function* holdWhileIterating(
-  self: SessionContainer,
-  name: string,
-  iterable: () => AsyncIterable<unknown>,
-): AsyncGenerator<unknown, unknown, unknown> {
-  const release = enter(self, name, false);
-  try {
-    return yield* iterable() as AsyncGenerator<unknown, unknown, unknown>;
-  } finally {
-    release();
-  }
-}
-
-function enter(self: unknown, name: string, counted: boolean): () => void {
-  if (!(self instanceof SessionContainer)) {
-    throw new TypeError(
-      `Cannot call ${
-        name || "a method"
-      } as @attachSession methods must be called on a SessionContainer: 'this' is ${
-        self === undefined ? "undefined" : typeof self
-      }`,
-    );
-  }
-  return enterCall(self, counted);
-}
-
-/**
- * Give a method of a {@linkcode SessionContainer} a session: inside it,
- * `this.session` is the container's open session, or a temporary one
- * shared by every call in flight. Works on async methods and async
- * generator methods (which keep the session until they finish or their
- * consumer stops early).
- *
- * Three forms, all typed:
- * - a TC39 standard decorator (`@attachSession`, Deno, Bun, TypeScript 5+);
- * - a legacy `experimentalDecorators` decorator (NestJS, Angular codebases);
- * - a plain function, for JavaScript without decorators:
- *   `getText = attachSession(async function (...) {...})`.
- *
- * @example As a plain function
- * ```ts
- * import { attachSession, MockAdapter, SessionContainer } from "@x/sessions";
- *
- * class Api extends SessionContainer {
- *   constructor() {
- *     super({ baseUrl: "http://api.test", adapter: new MockAdapter().route("GET", "/", { body: "hi" }) });
- *   }
- *   hello = attachSession(async function (this: Api): Promise<string> {
- *     return await this.session.get("").text();
- *   });
- * }
- * console.log(await new Api().hello()); // "hi"
- * ```
- *
- * @example An async generator keeps its session while it is consumed
- * ```ts
- * import { attachSession, MockAdapter, SessionContainer } from "@x/sessions";
- *
- * const adapter = new MockAdapter().route("GET", /\/page\/\d+$/, (request) => ({
- *   json: { page: Number(request.url.split("/").pop()) },
- * }));
- * class Pages extends SessionContainer {
- *   constructor() {
- *     super({ baseUrl: "http://api.test", adapter });
- *   }
- *   @attachSession
- *   async *pages(count: number): AsyncGenerator<unknown> {
- *     for (let i = 1; i <= count; i++) yield await this.session.get(`page/${i}`).json();
- *   }
- * }
- * for await (const page of new Pages().pages(2)) console.log(page); // { page: 1 }, then { page: 2 }
- * ```
- */
-export function attachSession<M extends SessionMethod>(method: M): M;
-/**
- * The TC39 standard method decorator form of {@linkcode attachSession}.
- *
- * @example
- * ```ts
- * import { attachSession, SessionContainer } from "@x/sessions";
- * class Api extends SessionContainer {
- *   @attachSession
- *   async status(): Promise<number> {
- *     return (await this.session.head("https://example.com")).status;
- *   }
- * }
- * ```
- */
-export function attachSession<M extends SessionMethod>(
-  method: M,
-  context: ClassMethodDecoratorContext<SessionContainer, M>,
-): M;
-/**
- * The legacy (`experimentalDecorators`) method decorator form of
- * {@linkcode attachSession}, as TypeScript calls it.
- *
- * @example
- * ```ts
- * import { attachSession, SessionContainer } from "@x/sessions";
- * class Api extends SessionContainer {
- *   async status(): Promise<number> {
- *     return (await this.session.head("https://example.com")).status;
- *   }
- * }
- * const descriptor = Object.getOwnPropertyDescriptor(Api.prototype, "status")!;
- * Object.defineProperty(Api.prototype, "status", attachSession(Api.prototype, "status", descriptor));
- * ```
- */
-export function attachSession<D extends TypedPropertyDescriptor<SessionMethod>>(
-  target: object,
-  propertyKey: string | symbol,
-  descriptor: D,
-): D;
-/**
- * Implementation of the three forms of {@linkcode attachSession}.
- *
- * @example
- * ```ts
- * import { attachSession } from "@x/sessions";
- * const wrapped = attachSession(async function named() {});
- * console.log(wrapped.name); // "named"
- * ```
- */
-export function attachSession(
-  ...args: unknown[]
-): unknown {
-  if (args.length === 3) {
-    const descriptor = args[2] as TypedPropertyDescriptor<SessionMethod>;
-    if (
-      typeof descriptor !== "object" || descriptor === null ||
-      typeof descriptor.value !== "function"
-    ) {
-      throw new TypeError(
-        `Cannot attach a session to ${
-          String(args[1])
-        } as @attachSession decorates methods, not accessors or fields`,
-      );
-    }
-    descriptor.value = wrap(descriptor.value);
-    return descriptor;
-  }
-  if (args.length === 2) {
-    const context = args[1] as ClassMethodDecoratorContext | undefined;
-    if (
-      typeof context === "object" && context !== null && "kind" in context &&
-      context.kind !== "method"
-    ) {
-      throw new TypeError(
-        `Cannot attach a session to ${
-          String(context.name)
-        } as @attachSession decorates methods, not ${context.kind}s`,
-      );
-    }
-  }
-  return wrap(args[0] as SessionMethod);
 }

@@ -6,6 +6,9 @@
  * @module
  */
 import { CookieJar as ToughCookieJar } from "tough-cookie";
+import type { HeaderRecord } from "./headers.ts";
+import { TOKEN } from "./_http.ts";
+import { typeName } from "./_checks.ts";
 
 /**
  * One stored cookie, as {@linkcode CookieJar.getCookies} returns it.
@@ -86,6 +89,9 @@ export class CookieJar {
   #jar: ToughCookieJar;
   // Most sessions never get a cookie: skip the lookup until one is stored.
   #empty: boolean;
+  // Cookie headers by URL, valid until the jar changes or a cookie in
+  // them expires: a session asks for the same URLs again and again.
+  #headers = new Map<string, CachedHeader>();
 
   /**
    * Create an empty jar.
@@ -133,6 +139,7 @@ export class CookieJar {
     });
     if (stored === undefined) return false;
     this.#empty = false;
+    this.#headers.clear();
     return true;
   }
 
@@ -155,7 +162,23 @@ export class CookieJar {
    */
   getCookieHeader(url: string | URL): string {
     if (this.#empty) return "";
-    return this.#jar.getCookieStringSync(String(url));
+    const key = String(url);
+    const cached = this.#headers.get(key);
+    if (cached !== undefined && Date.now() < cached.until) return cached.value;
+    return this.#lookUp(key);
+  }
+
+  #lookUp(url: string): string {
+    const cookies = this.#jar.getCookiesSync(url);
+    let until = Infinity;
+    for (const cookie of cookies) {
+      const expiry = cookie.expiryTime();
+      if (expiry !== undefined && expiry < until) until = expiry;
+    }
+    const value = cookies.map((cookie) => cookie.cookieString()).join("; ");
+    if (this.#headers.size >= 256) this.#headers.clear();
+    this.#headers.set(url, { value, until });
+    return value;
   }
 
   /**
@@ -208,6 +231,7 @@ export class CookieJar {
   clear(): void {
     this.#jar.removeAllCookiesSync();
     this.#empty = true;
+    this.#headers.clear();
   }
 
   /**
@@ -262,5 +286,125 @@ export class CookieJar {
     jar.#jar = restored;
     jar.#empty = (restored.serializeSync()?.cookies.length ?? 0) === 0;
     return jar;
+  }
+}
+
+interface CachedHeader {
+  readonly value: string;
+  /** When the first of its cookies expires (ms since the epoch). */
+  readonly until: number;
+}
+
+/** The checked `cookieJar` and `cookies` options. */
+export interface CookieConfig {
+  /** The jar, or `undefined` when cookies are off. */
+  readonly jar: CookieJar | undefined;
+  /** Starting cookies for the base URL's origin (written by the owner). */
+  readonly initial: readonly (readonly [string, string])[] | undefined;
+}
+
+// RFC 6265 cookie-octets (no spaces, quotes, commas, semicolons or backslashes).
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
+
+/**
+ * Check the `cookieJar` and `cookies` options. Writes nothing: the jar is
+ * new (or the user's) and `initial` is applied by whoever makes sessions.
+ */
+export function parseCookieOptions(
+  options: { cookieJar?: unknown; cookies?: unknown },
+  hasBase: boolean,
+  action: string,
+): CookieConfig {
+  const { cookieJar, cookies } = options;
+  let jar: CookieJar | undefined;
+  if (cookieJar === undefined) {
+    jar = new CookieJar();
+  } else if (cookieJar instanceof CookieJar) {
+    jar = cookieJar;
+  } else if (cookieJar !== false) {
+    throw new TypeError(
+      `Cannot ${action} as 'cookieJar' must be a CookieJar or false: received ${
+        typeName(cookieJar)
+      }`,
+    );
+  }
+  if (cookies === undefined) return { jar, initial: undefined };
+  if (jar === undefined) {
+    throw new TypeError(
+      `Cannot ${action} as 'cookies' needs a cookie jar but 'cookieJar' is false`,
+    );
+  }
+  if (
+    typeof cookies !== "object" || cookies === null || Array.isArray(cookies)
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'cookies' must be an object of names and values`,
+    );
+  }
+  if (!hasBase) {
+    throw new TypeError(
+      `Cannot ${action} as 'cookies' needs 'baseUrl' (they are stored for its host); to set cookies for other hosts, use a CookieJar and its setCookie()`,
+    );
+  }
+  const initial = Object.entries(cookies);
+  for (const [name, value] of initial) {
+    if (
+      typeof value !== "string" || !TOKEN.test(name) ||
+      !COOKIE_VALUE.test(value)
+    ) {
+      throw new TypeError(
+        `Cannot ${action} as cookie '${name}' is not a valid cookie name and string value`,
+      );
+    }
+  }
+  return { jar, initial: initial as [string, string][] };
+}
+
+/** Write starting cookies into `jar` for `origin`, on every path. */
+export function writeInitialCookies(
+  jar: CookieJar,
+  initial: readonly (readonly [string, string])[],
+  origin: string,
+): void {
+  for (const [name, value] of initial) {
+    jar.setCookie(`${name}=${value}; Path=/`, origin + "/");
+  }
+}
+
+/**
+ * Lays the jar's cookies over request headers. An explicit `Cookie` header
+ * wins. The same headers with the same cookie give the same object, so an
+ * adapter that caches work by headers object keeps its cache.
+ */
+export class CookieAttacher {
+  readonly #jar: CookieJar;
+  #headers: HeaderRecord | undefined;
+  #cookie = "";
+  #merged: HeaderRecord | undefined;
+
+  constructor(jar: CookieJar) {
+    this.#jar = jar;
+  }
+
+  /** `headers` with the cookies for `url` (itself when there are none). */
+  attach(headers: HeaderRecord, url: string): HeaderRecord {
+    if (headers.cookie !== undefined) return headers;
+    const cookie = this.#jar.getCookieHeader(url);
+    if (cookie === "") return headers;
+    if (headers === this.#headers && cookie === this.#cookie) {
+      return this.#merged!;
+    }
+    const merged = { ...headers, cookie };
+    this.#headers = headers;
+    this.#cookie = cookie;
+    this.#merged = merged;
+    return merged;
+  }
+
+  /** Store a response's `Set-Cookie` values, as `url` sent them. */
+  store(setCookies: readonly string[], url: string): void {
+    for (let i = 0; i < setCookies.length; i++) {
+      this.#jar.setCookie(setCookies[i], url);
+    }
   }
 }

@@ -8,25 +8,9 @@
  *
  * @module
  */
+import type { RequestInfo } from "./request_info.ts";
 import type { SessionResponse } from "./response.ts";
 import { statusText } from "./_status.ts";
-
-/**
- * Method and URL of a request, as shown in error messages.
- *
- * @example
- * ```ts
- * import { TimeoutError } from "@x/sessions";
- * const error = new TimeoutError(10, { request: { method: "GET", url: "https://a.test/" } });
- * console.log(error.request?.url); // "https://a.test/"
- * ```
- */
-export interface RequestInfo {
-  /** HTTP method, upper case. */
-  readonly method: string;
-  /** Absolute URL without user name or password. */
-  readonly url: string;
-}
 
 const brands = {
   session: Symbol.for("@x/sessions/SessionError"),
@@ -38,6 +22,9 @@ const brands = {
   redirect: Symbol.for("@x/sessions/RedirectError"),
   size: Symbol.for("@x/sessions/ResponseSizeError"),
 } as const;
+
+// The brand of each class of the family (not of users' subclasses).
+const classBrands = new Map<unknown, symbol>();
 
 function hasBrand(value: unknown, brand: symbol): boolean {
   return typeof value === "object" && value !== null &&
@@ -99,14 +86,12 @@ export class SessionError extends Error {
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // A user's subclass has no brand of its own: fall back to the prototype chain.
-    if (!Object.hasOwn(this, "brand")) {
+    const brand = classBrands.get(this);
+    if (brand === undefined) {
       return Function.prototype[Symbol.hasInstance].call(this, value);
     }
-    return hasBrand(value, (this as unknown as { brand: symbol }).brand);
+    return hasBrand(value, brand);
   }
-
-  /** Brand used by `instanceof`. @internal */
-  static readonly brand: symbol = brands.session;
 }
 
 /**
@@ -132,8 +117,6 @@ export class SessionError extends Error {
  * ```
  */
 export class HttpError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.http;
   /** The response status code. */
   readonly status: number;
   /** The response, with its body read into memory. */
@@ -197,8 +180,6 @@ const PHASE_MESSAGES: Record<TimeoutPhase, string> = {
  * ```
  */
 export class TimeoutError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.timeout;
   /** The limit that was exceeded, in milliseconds. */
   readonly timeout: number;
   /** Which limit was exceeded. */
@@ -248,9 +229,6 @@ export class TimeoutError extends SessionError {
  * ```
  */
 export class NetworkError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.network;
-
   /**
    * Create a network error.
    *
@@ -284,9 +262,6 @@ export class NetworkError extends SessionError {
  * ```
  */
 export class SessionClosedError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.closed;
-
   /**
    * Create a closed-session error.
    *
@@ -315,8 +290,6 @@ export class SessionClosedError extends SessionError {
  * ```
  */
 export class QueueFullError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.queue;
   /** The queue bound that was reached. */
   readonly maxQueue: number;
 
@@ -382,8 +355,6 @@ export type RedirectFailure =
  * ```
  */
 export class RedirectError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.redirect;
   /** Why the redirect was not followed. */
   readonly reason: RedirectFailure;
   /** The redirect's status (301, 302, 303, 307 or 308). */
@@ -435,8 +406,6 @@ export class RedirectError extends SessionError {
  * ```
  */
 export class ResponseSizeError extends SessionError {
-  /** Brand used by `instanceof`. @internal */
-  static override readonly brand: symbol = brands.size;
   /** The `maxResponseSize` in bytes. */
   readonly limit: number;
   /**
@@ -467,3 +436,12 @@ export class ResponseSizeError extends SessionError {
     Object.defineProperty(this, brands.size, { value: true });
   }
 }
+
+classBrands.set(SessionError, brands.session);
+classBrands.set(HttpError, brands.http);
+classBrands.set(TimeoutError, brands.timeout);
+classBrands.set(NetworkError, brands.network);
+classBrands.set(SessionClosedError, brands.closed);
+classBrands.set(QueueFullError, brands.queue);
+classBrands.set(RedirectError, brands.redirect);
+classBrands.set(ResponseSizeError, brands.size);

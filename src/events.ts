@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkFunction } from "./_checks.ts";
 
 /**
  * Milliseconds spent in each phase of one attempt.
@@ -139,21 +140,35 @@ try {
   // No diagnostics_channel here: only `observe` gets events.
 }
 
-/** @internal Something to give events to, or `undefined` when nobody listens. */
+/** Something to give events to. */
 export type Emit = (event: SessionEvent) => void;
 
-/** @internal The emitter for a session, or `undefined` when nobody listens. */
-export function emitter(
-  observe: ((event: SessionEvent) => void) | undefined,
-): Emit | undefined {
-  if (observe === undefined) {
-    // An indexed loop: cheaper for the JIT than for-of on the hot path.
-    let subscribed = false;
-    for (let i = 0; i < channelList.length && !subscribed; i++) {
-      subscribed = channelList[i].hasSubscribers;
-    }
-    if (!subscribed) return undefined;
+/** Check the `observe` option. */
+export function parseObserve(
+  value: unknown,
+  action: string,
+): ((event: SessionEvent) => void) | undefined {
+  if (value === undefined) return undefined;
+  return checkFunction("observe", value, action);
+}
+
+/** `true` while someone subscribes to one of the {@linkcode CHANNELS}. */
+export function channelsListened(): boolean {
+  // An indexed loop: cheaper for the JIT than for-of on the hot path.
+  for (let i = 0; i < channelList.length; i++) {
+    if (channelList[i].hasSubscribers) return true;
   }
+  return false;
+}
+
+/**
+ * A session's emitter, made once: gives each event to `observe` and to
+ * the channel subscribers. Call it only when someone listens (`observe`
+ * set, or {@linkcode channelsListened}): events are built only then.
+ */
+export function makeEmitter(
+  observe: ((event: SessionEvent) => void) | undefined,
+): Emit {
   return (event) => {
     if (observe !== undefined) {
       try {

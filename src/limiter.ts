@@ -10,6 +10,7 @@
  * @module
  */
 import { QueueFullError } from "./errors.ts";
+import { checkBoolean, checkCount, checkObject } from "./_checks.ts";
 
 /**
  * Options of {@linkcode Limiter}.
@@ -66,20 +67,52 @@ interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
+/** The limits of a session, checked: see {@linkcode parseLimits}. */
+export interface Limits {
+  readonly limit: number;
+  readonly limitPerHost: number;
+  readonly maxQueue: number;
+}
+
+/**
+ * Check `limit`, `limitPerHost` and `maxQueue` (what a session and a
+ * limiter take), with their defaults.
+ */
+export function parseLimits(
+  options: { limit?: unknown; limitPerHost?: unknown; maxQueue?: unknown },
+  action: string,
+  defaults: Limits,
+): Limits {
+  const { limit, limitPerHost, maxQueue } = options;
+  return {
+    limit: limit === undefined
+      ? defaults.limit
+      : checkCount("limit", limit, action),
+    limitPerHost: limitPerHost === undefined
+      ? defaults.limitPerHost
+      : checkCount("limitPerHost", limitPerHost, action),
+    maxQueue: maxQueue === undefined
+      ? defaults.maxQueue
+      : checkCount("maxQueue", maxQueue, action, true),
+  };
+}
+
+const NO_LIMITS: Limits = { limit: 0, limitPerHost: 0, maxQueue: Infinity };
+
 class HeldPermit implements Permit {
   readonly origin: string;
-  #limiter: Limiter | undefined;
+  #release: ((origin: string) => void) | undefined;
 
-  constructor(limiter: Limiter, origin: string) {
-    this.#limiter = limiter;
+  constructor(release: (origin: string) => void, origin: string) {
+    this.#release = release;
     this.origin = origin;
   }
 
   release(): void {
-    const limiter = this.#limiter;
-    if (limiter === undefined) return;
-    this.#limiter = undefined;
-    limiter._release(this.origin);
+    const release = this.#release;
+    if (release === undefined) return;
+    this.#release = undefined;
+    release(this.origin);
   }
 
   [Symbol.dispose](): void {
@@ -114,15 +147,22 @@ export class Limiter {
   #scheduled = false;
 
   /**
-   * Create a limiter. Options are assumed valid (the session checks them).
+   * Create a limiter.
    *
    * @param options Limits and queue bound.
+   * @throws {TypeError | RangeError} for a limit that is not a
+   *   non-negative integer, or a `deferHandoff` that is not a boolean.
    */
   constructor(options: LimiterOptions = {}) {
-    this.#limit = options.limit ?? 0;
-    this.#limitPerHost = options.limitPerHost ?? 0;
-    this.#maxQueue = options.maxQueue ?? Infinity;
-    this.#deferHandoff = options.deferHandoff ?? false;
+    const action = "create limiter";
+    checkObject(options, action);
+    const limits = parseLimits(options, action, NO_LIMITS);
+    this.#limit = limits.limit;
+    this.#limitPerHost = limits.limitPerHost;
+    this.#maxQueue = limits.maxQueue;
+    this.#deferHandoff = options.deferHandoff === undefined
+      ? false
+      : checkBoolean("deferHandoff", options.deferHandoff, action);
   }
 
   /**
@@ -248,8 +288,8 @@ export class Limiter {
     }
   }
 
-  /** @internal Called by a permit. */
-  _release(origin: string): void {
+  // Given to each permit: gives its slot back.
+  readonly #release = (origin: string): void => {
     this.#active--;
     if (this.#limitPerHost > 0) {
       const count = this.#perHost.get(origin)! - 1;
@@ -268,7 +308,7 @@ export class Limiter {
     } else {
       this.#drain();
     }
-  }
+  };
 
   #fits(origin: string): boolean {
     if (this.#limit > 0 && this.#active >= this.#limit) return false;
@@ -284,7 +324,7 @@ export class Limiter {
     if (this.#limitPerHost > 0) {
       this.#perHost.set(origin, (this.#perHost.get(origin) ?? 0) + 1);
     }
-    return new HeldPermit(this, origin);
+    return new HeldPermit(this.#release, origin);
   }
 
   #insert(waiter: Waiter): void {

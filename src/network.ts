@@ -72,10 +72,7 @@ export type ProgressCallback = (progress: Progress) => void;
  * ```
  */
 export interface TlsOptions {
-  /**
-   * Certificate authorities to trust, in addition to the runtime's own
-   * (Node and Bun: instead of them).
-   */
+  /** Certificate authorities to trust, in addition to the runtime's own. */
   ca?: string | readonly string[];
   /** Client certificate (chain) to present; needs `key`. */
   cert?: string;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ProxyInfo } from "./adapters/adapter.ts";
+import { basicAuth } from "./_http.ts";
 
 /** Check a proxy URL and split its credentials off. */
 export function parseProxy(value: unknown, where: string): ProxyInfo {
@@ -44,17 +45,9 @@ export function parseProxy(value: unknown, where: string): ProxyInfo {
     const password = decodeURIComponent(url.password);
     info.username = username;
     info.password = password;
-    info.authorization = "Basic " + base64(`${username}:${password}`);
+    info.authorization = basicAuth(username, password);
   }
   return info;
-}
-
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) {
-    binary += String.fromCharCode(byte);
-  }
-  return btoa(binary);
 }
 
 /** One NO_PROXY entry. */

@@ -6,12 +6,13 @@
  */
 import {
   applyCookies,
-  checkObject,
-  PARSED,
+  fromConfig,
   parseSessionOptions,
   type SessionConfig,
-} from "./_options.ts";
-import { Session, type SessionOptions } from "./session.ts";
+} from "./_config.ts";
+import { checkObject } from "./_checks.ts";
+import type { SessionOptions } from "./options.ts";
+import { Session } from "./session.ts";
 import { SessionClosedError } from "./errors.ts";
 
 /**
@@ -20,7 +21,7 @@ import { SessionClosedError } from "./errors.ts";
  * closed together with `close()` or `await using`.
  *
  * Typical lifecycle: create the registry when the server starts, close it
- * when the server stops, and import it wherever a session is needed.
+ * when the server stops, and import it actionver a session is needed.
  *
  * @example
  * ```ts
@@ -86,20 +87,20 @@ export class SessionRegistry<Name extends string = string>
     name: N,
     options: SessionOptions = {},
   ): SessionRegistry<Name | N> {
-    const where = `define session '${name}'`;
+    const action = `define session '${name}'`;
     if (typeof name !== "string" || name === "") {
       throw new TypeError(
         `Cannot define session as its name must be a non-empty string`,
       );
     }
     if (this.#closed) {
-      throw new TypeError(`Cannot ${where} as the registry is closed`);
+      throw new TypeError(`Cannot ${action} as the registry is closed`);
     }
     if (this.#configs.has(name)) {
-      throw new TypeError(`Cannot ${where} as it is already defined`);
+      throw new TypeError(`Cannot ${action} as it is already defined`);
     }
-    checkObject(options, where);
-    const config = parseSessionOptions(options, where);
+    checkObject(options, action);
+    const config = parseSessionOptions(options, action);
     applyCookies(config);
     this.#configs.set(name, config);
     return this as SessionRegistry<Name | N>;
@@ -154,7 +155,7 @@ export class SessionRegistry<Name extends string = string>
     }
     let session = this.#sessions.get(name);
     if (session === undefined) {
-      session = new Session({ [PARSED]: config } as SessionOptions);
+      session = new Session(fromConfig(config));
       this.#sessions.set(name, session);
     }
     return session;

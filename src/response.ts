@@ -6,13 +6,14 @@
  * @module
  */
 import type { AdapterResponse } from "./adapters/adapter.ts";
-import { FetchResponse, isNullBodyStatus } from "./adapters/_fetch_response.ts";
-import type { RequestInfo } from "./errors.ts";
+import { FetchResponse } from "./adapters/_fetch_response.ts";
+import { hasNoBody } from "./_http.ts";
+import type { RequestInfo } from "./request_info.ts";
 
-/** @internal What a response needs from the exchange that produced it. */
+/** What a response needs from the exchange that produced it. */
 export interface BodyOwner {
   /** The body is being read (or discarded) by the user. */
-  touch(): void;
+  startReading(): void;
   /** Why a body read failed, as a session error. */
   mapError(error: unknown): unknown;
   /** Set when close() discarded the body before anyone read it. */
@@ -34,6 +35,16 @@ export interface ReadIntent {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+
+/** Record the URLs a response was redirected through (the session's). */
+export let setRedirects: (
+  response: SessionResponse,
+  urls: readonly string[],
+) => void;
+/** `session.fetch()`'s WHATWG `Response` over a response's body. */
+export let toWebResponse: (response: SessionResponse) => Response;
+/** The adapter's response under a session response. */
+export let rawOf: (response: SessionResponse) => AdapterResponse;
 
 /**
  * A response from a session. Awaiting a request gives status and headers;
@@ -75,8 +86,7 @@ export class SessionResponse implements AsyncDisposable {
   readonly status: number;
   /** `true` for a status in 200-299. */
   readonly ok: boolean;
-  /** @internal URLs redirected to, set by the session. */
-  _redirects: readonly string[] = NONE;
+  #redirects: readonly string[] = NONE;
   /** The request's method and URL. */
   readonly request: RequestInfo;
   #raw: AdapterResponse;
@@ -174,7 +184,7 @@ export class SessionResponse implements AsyncDisposable {
    * ```
    */
   get redirected(): boolean {
-    return this._redirects.length > 0;
+    return this.#redirects.length > 0;
   }
 
   /**
@@ -195,7 +205,7 @@ export class SessionResponse implements AsyncDisposable {
    * ```
    */
   get redirectUrls(): readonly string[] {
-    return this._redirects;
+    return this.#redirects;
   }
 
   /**
@@ -309,7 +319,7 @@ export class SessionResponse implements AsyncDisposable {
    *   the request's method and URL).
    */
   json<T = unknown>(): Promise<T> {
-    if (isNullBodyStatus(this.status) || this.request.method === "HEAD") {
+    if (hasNoBody(this.request.method, this.status)) {
       return this.#read(() => this.#raw.dump()) as Promise<T>;
     }
     return this.#read(() =>
@@ -391,7 +401,7 @@ export class SessionResponse implements AsyncDisposable {
   dump(): Promise<void> {
     if (this.#used && this.#stream === undefined) return Promise.resolve();
     this.#used = true;
-    this.#owner?.touch();
+    this.#owner?.startReading();
     if (this.#stream) {
       const stream = this.#stream;
       return stream.locked
@@ -419,32 +429,25 @@ export class SessionResponse implements AsyncDisposable {
     return this.dump();
   }
 
-  /** @internal The adapter response, for `session.fetch()` and buffering. */
-  get _raw(): AdapterResponse {
-    return this.#raw;
-  }
-
   #check(): void {
     if (this.#used) throw this.#usedError();
     if (this.#owner?.discarded) throw this.#owner.discarded;
     this.#used = true;
-    this.#owner?.touch();
+    this.#owner?.startReading();
     // Reading holds the body; a GC of this object must not discard it.
     if (this.#watched) unreadBodies.unregister(this.#raw);
   }
 
-  /**
-   * @internal The body as a WHATWG `Response` for `session.fetch()`,
-   * watched until someone starts reading it.
-   */
-  _toResponse(): Response {
+  // The body as a WHATWG `Response` for `session.fetch()`, watched until
+  // someone starts reading it.
+  #toResponse(): Response {
     const raw = this.#raw;
     const owner = this.#owner;
     this.#used = true;
     if (this.#watched) unreadBodies.unregister(raw);
     const native = raw.toResponse(
       () => {
-        owner?.touch();
+        owner?.startReading();
         unreadBodies.unregister(raw);
       },
       (error) =>
@@ -454,6 +457,14 @@ export class SessionResponse implements AsyncDisposable {
     );
     unreadBodies.register(native, raw, raw);
     return native;
+  }
+
+  static {
+    setRedirects = (response, urls) => {
+      response.#redirects = urls;
+    };
+    toWebResponse = (response) => response.#toResponse();
+    rawOf = (response) => response.#raw;
   }
 
   #usedError(): TypeError {
@@ -486,235 +497,4 @@ function fetchBodyError(error: unknown, request: RequestInfo): TypeError {
     `Cannot read the body of ${request.method} ${request.url}: ${reason}`,
     { cause: error },
   );
-}
-
-/**
- * Read a response's body into memory and return a response over the
- * buffered bytes (used for `HttpError`, so the connection is freed).
- */
-export async function bufferResponse(
-  response: SessionResponse,
-): Promise<SessionResponse> {
-  const bytes =
-    isNullBodyStatus(response.status) || response.request.method === "HEAD"
-      ? null
-      : await response.bytes();
-  if (bytes === null) await response.dump();
-  const raw = new FetchResponse(
-    new Response(bytes as BodyInit | null, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    }),
-    response.url,
-    () => {},
-  );
-  return new SessionResponse(raw, response.request);
-}
-
-// One function each, shared by every request (no closure per call).
-const readJson = (response: SessionResponse) => response.json();
-const readText = (response: SessionResponse) => response.text();
-const readBytes = (response: SessionResponse) => response.bytes();
-const readArrayBuffer = (response: SessionResponse) => response.arrayBuffer();
-const readBlob = (response: SessionResponse) => response.blob();
-
-/**
- * The promise a verb method returns: resolves to a
- * {@linkcode SessionResponse} and offers the body readers as shortcuts,
- * which read the whole body and so always free the connection.
- *
- * @example
- * ```ts
- * import { MockAdapter, Session } from "@x/sessions";
- * const adapter = new MockAdapter().route("GET", "/users/42", { json: { id: 42 } });
- * await using session = new Session({ baseUrl: "http://api.test", adapter });
- * const user = await session.get("users/42").json<{ id: number }>();
- * console.log(user.id); // 42
- * ```
- */
-export class ResponsePromise extends Promise<SessionResponse> {
-  #intent: ReadIntent | undefined;
-
-  // Set by _from(): the session's own promise. Shortcuts read from it
-  // directly; this promise settles from it only once someone calls then()
-  // (await, catch, finally, Promise.all...), which saves a reaction per
-  // request on the `session.get(url).json()` path.
-  #inner: Promise<SessionResponse> | undefined;
-  #settle:
-    | [(value: SessionResponse) => void, (reason: unknown) => void]
-    | undefined;
-
-  /**
-   * Create a response promise. Sessions create these; users do not need to.
-   *
-   * @example
-   * ```ts
-   * import { ResponsePromise, type SessionResponse } from "@x/sessions";
-   * const never = new ResponsePromise((_resolve: (r: SessionResponse) => void) => {});
-   * console.log(never instanceof Promise); // true
-   * ```
-   *
-   * @param executor As for `new Promise()`.
-   * @param intent Records that a body shortcut was called (internal).
-   */
-  constructor(
-    executor: (
-      resolve: (value: SessionResponse | PromiseLike<SessionResponse>) => void,
-      reject: (reason?: unknown) => void,
-    ) => void,
-    intent?: ReadIntent,
-  ) {
-    super(executor);
-    this.#intent = intent;
-  }
-
-  /** @internal A response promise over a session's promise. */
-  static _from(
-    inner: Promise<SessionResponse>,
-    intent: ReadIntent,
-  ): ResponsePromise {
-    let settle!: [(value: SessionResponse) => void, (reason: unknown) => void];
-    const promise = new ResponsePromise((resolve, reject) => {
-      settle = [resolve, reject];
-    }, intent);
-    promise.#inner = inner;
-    promise.#settle = settle;
-    return promise;
-  }
-
-  /**
-   * As `Promise.prototype.then`.
-   *
-   * @example
-   * ```ts
-   * import { MockAdapter, Session } from "@x/sessions";
-   * const adapter = new MockAdapter().route("GET", "/", { status: 204 });
-   * await using session = new Session({ baseUrl: "http://api.test", adapter });
-   * console.log(await session.get("").then((r) => r.status)); // 204
-   * ```
-   *
-   * @param onfulfilled Called with the response.
-   * @param onrejected Called with the error.
-   * @returns A plain promise.
-   */
-  override then<A = SessionResponse, B = never>(
-    onfulfilled?:
-      | ((value: SessionResponse) => A | PromiseLike<A>)
-      | null,
-    // deno-lint-ignore no-explicit-any
-    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
-  ): Promise<A | B> {
-    const settle = this.#settle;
-    if (settle !== undefined) {
-      this.#settle = undefined;
-      this.#inner!.then(settle[0], settle[1]);
-    }
-    return super.then(onfulfilled, onrejected);
-  }
-
-  #read<T>(read: (response: SessionResponse) => Promise<T>): Promise<T> {
-    if (this.#intent !== undefined) this.#intent.shortcut = true;
-    const inner = this.#inner;
-    return inner !== undefined ? inner.then(read) : this.then(read);
-  }
-
-  /**
-   * Derived promises (`then`, `catch`) are plain promises.
-   *
-   * @example
-   * ```ts
-   * import { ResponsePromise } from "@x/sessions";
-   * console.log(ResponsePromise[Symbol.species] === Promise); // true
-   * ```
-   */
-  static override get [Symbol.species](): PromiseConstructor {
-    return Promise;
-  }
-
-  /**
-   * Await the response and read its body as JSON.
-   *
-   * @example
-   * ```ts
-   * import { MockAdapter, Session } from "@x/sessions";
-   * const adapter = new MockAdapter().route("GET", "/", { json: { ok: true } });
-   * await using session = new Session({ baseUrl: "http://api.test", adapter });
-   * console.log(await session.get("").json()); // { ok: true }
-   * ```
-   *
-   * @typeParam T The expected type (not checked).
-   * @returns The parsed body.
-   */
-  json<T = unknown>(): Promise<T> {
-    return this.#read(readJson) as Promise<T>;
-  }
-
-  /**
-   * Await the response and read its body as text.
-   *
-   * @example
-   * ```ts
-   * import { MockAdapter, Session } from "@x/sessions";
-   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
-   * await using session = new Session({ baseUrl: "http://api.test", adapter });
-   * console.log(await session.get("").text()); // "hi"
-   * ```
-   *
-   * @returns The body text.
-   */
-  text(): Promise<string> {
-    return this.#read(readText);
-  }
-
-  /**
-   * Await the response and read its body as bytes.
-   *
-   * @example
-   * ```ts
-   * import { MockAdapter, Session } from "@x/sessions";
-   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
-   * await using session = new Session({ baseUrl: "http://api.test", adapter });
-   * console.log((await session.get("").bytes()).length); // 2
-   * ```
-   *
-   * @returns The body bytes.
-   */
-  bytes(): Promise<Uint8Array> {
-    return this.#read(readBytes);
-  }
-
-  /**
-   * Await the response and read its body into an `ArrayBuffer`.
-   *
-   * @example
-   * ```ts
-   * import { MockAdapter, Session } from "@x/sessions";
-   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
-   * await using session = new Session({ baseUrl: "http://api.test", adapter });
-   * console.log((await session.get("").arrayBuffer()).byteLength); // 2
-   * ```
-   *
-   * @returns The body as an ArrayBuffer.
-   */
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#read(readArrayBuffer);
-  }
-
-  /**
-   * Await the response and read its body into a `Blob`.
-   *
-   * @example
-   * ```ts
-   * import { MockAdapter, Session } from "@x/sessions";
-   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
-   * await using session = new Session({ baseUrl: "http://api.test", adapter });
-   * console.log((await session.get("").blob()).size); // 2
-   * ```
-   *
-   * @returns The body as a Blob.
-   */
-  blob(): Promise<Blob> {
-    return this.#read(readBlob);
-  }
 }

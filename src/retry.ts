@@ -3,9 +3,17 @@
  *
  * @module
  */
-import type { RequestInfo } from "./errors.ts";
+import type { RequestInfo } from "./request_info.ts";
 import type { SessionResponse } from "./response.ts";
 import { IDEMPOTENT } from "./_http.ts";
+import {
+  checkCount,
+  checkFunction,
+  checkKeys,
+  type KeyRegistry,
+  keySet,
+  typeName,
+} from "./_checks.ts";
 
 /**
  * What {@linkcode RetryOptions.shouldRetry} is asked about: the failed
@@ -81,14 +89,14 @@ export interface RetryOptions {
   ) => boolean | number | Promise<boolean | number>;
 }
 
-/** @internal A checked retry policy. */
+/** A checked retry policy. */
 export interface RetryPolicy {
-  limit: number;
-  methods: ReadonlySet<string>;
-  statusCodes: ReadonlySet<number>;
-  backoff: (retry: number) => number;
-  maxRetryAfter: number;
-  shouldRetry: RetryOptions["shouldRetry"];
+  readonly limit: number;
+  readonly methods: ReadonlySet<string>;
+  readonly statusCodes: ReadonlySet<number>;
+  readonly backoff: (retry: number) => number;
+  readonly maxRetryAfter: number;
+  readonly shouldRetry: RetryOptions["shouldRetry"];
 }
 
 const STATUS_CODES: ReadonlySet<number> = new Set([
@@ -106,15 +114,154 @@ function defaultBackoff(retry: number): number {
   return Math.round(base * (0.75 + Math.random() * 0.5));
 }
 
-/** @internal The default policy. */
-export const DEFAULT_RETRY: RetryPolicy = {
+/** The default policy. */
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
   limit: 2,
   methods: IDEMPOTENT,
   statusCodes: STATUS_CODES,
   backoff: defaultBackoff,
   maxRetryAfter: Infinity,
   shouldRetry: undefined,
-};
+});
+
+const NO_RETRY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY, limit: 0 });
+
+const RETRY_KEYS = keySet<RetryOptions>(
+  {
+    limit: true,
+    methods: true,
+    statusCodes: true,
+    backoff: true,
+    maxRetryAfter: true,
+    shouldRetry: true,
+  } satisfies KeyRegistry<RetryOptions>,
+);
+
+/** A `retry` option (a count or an object) over `base`. */
+export function parseRetry(
+  value: unknown,
+  action: string,
+  base: RetryPolicy = DEFAULT_RETRY,
+): RetryPolicy {
+  if (typeof value === "number") {
+    checkCount("retry", value, action);
+    return value === 0 ? NO_RETRY : { ...base, limit: value };
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `Cannot ${action} as 'retry' must be a number or an object: received ${
+        typeName(value)
+      }`,
+    );
+  }
+  checkKeys(value, RETRY_KEYS, action, "retry.");
+  const options = value as RetryOptions;
+  const policy = { ...base };
+  if (options.limit !== undefined) {
+    policy.limit = checkCount("retry.limit", options.limit, action);
+  }
+  if (options.methods !== undefined) {
+    policy.methods = checkMethods(options.methods, action);
+  }
+  if (options.statusCodes !== undefined) {
+    policy.statusCodes = checkStatusCodes(options.statusCodes, action);
+  }
+  if (options.backoff !== undefined) {
+    policy.backoff = checkFunction("retry.backoff", options.backoff, action);
+  }
+  if (options.maxRetryAfter !== undefined) {
+    const max = options.maxRetryAfter;
+    if (typeof max !== "number" || Number.isNaN(max) || max < 0) {
+      throw new RangeError(
+        `Cannot ${action} as 'retry.maxRetryAfter' must be a non-negative number of milliseconds: current value is ${max}`,
+      );
+    }
+    policy.maxRetryAfter = max;
+  }
+  if (options.shouldRetry !== undefined) {
+    policy.shouldRetry = checkFunction(
+      "retry.shouldRetry",
+      options.shouldRetry,
+      action,
+    );
+  }
+  return policy;
+}
+
+function checkMethods(value: unknown, action: string): ReadonlySet<string> {
+  if (
+    !Array.isArray(value) ||
+    value.some((method) => typeof method !== "string")
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'retry.methods' must be an array of method names`,
+    );
+  }
+  return new Set(value.map((method: string) => method.toUpperCase()));
+}
+
+function checkStatusCodes(value: unknown, action: string): ReadonlySet<number> {
+  if (
+    !Array.isArray(value) ||
+    value.some((code) => !Number.isInteger(code) || code < 100 || code > 999)
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'retry.statusCodes' must be an array of HTTP status codes`,
+    );
+  }
+  return new Set(value as number[]);
+}
+
+/** How an attempt ended, as far as retrying is concerned. */
+export interface AttemptOutcome {
+  /** The attempt that ended: 0 for the first. */
+  readonly attempt: number;
+  /** The request's method. */
+  readonly method: string;
+  /** `false` when the body was a one-shot stream. */
+  readonly replayable: boolean;
+  /** The response's status, or `undefined` when the attempt failed. */
+  readonly status: number | undefined;
+  /** The response's `Retry-After` header, if any. */
+  readonly retryAfter: string | null | undefined;
+  /** `true` when the attempt failed with a network error. */
+  readonly networkError: boolean;
+  /** Milliseconds left of the request's total timeout (Infinity: none). */
+  readonly remaining: number;
+}
+
+/**
+ * Milliseconds to wait before the next attempt, or `undefined` when the
+ * policy does not retry this outcome (the user's `shouldRetry` is asked
+ * after this, about the retries it allows).
+ */
+export function retryDelay(
+  policy: RetryPolicy,
+  outcome: AttemptOutcome,
+): number | undefined {
+  const { status } = outcome;
+  if (
+    outcome.attempt >= policy.limit || !outcome.replayable ||
+    !policy.methods.has(outcome.method)
+  ) {
+    return undefined;
+  }
+  let delay: number | undefined;
+  if (status !== undefined) {
+    if (!policy.statusCodes.has(status)) return undefined;
+    const after = parseRetryAfter(outcome.retryAfter);
+    if (after !== undefined) {
+      if (after > policy.maxRetryAfter) return undefined;
+      delay = after;
+    }
+  } else if (!outcome.networkError) {
+    return undefined;
+  }
+  delay ??= policy.backoff(outcome.attempt + 1);
+  if (!(delay >= 0)) delay = 0;
+  // A wait the total timeout would cut short only delays the error.
+  return delay >= outcome.remaining ? undefined : delay;
+}
 
 /**
  * Milliseconds a `Retry-After` value asks to wait: a number of seconds or

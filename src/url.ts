@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { basicAuth } from "./_http.ts";
 
 /**
  * Values accepted for one query parameter; arrays repeat the key, `undefined` skips it.
@@ -43,7 +44,7 @@ export interface Target {
   /** `authorization` header derived from URL user info, if any. */
   authorization?: string;
   /** `origin + path`, made once (the same string each time helps the runtimes' URL caches). */
-  url?: string;
+  url: string;
 }
 
 const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;
@@ -81,6 +82,7 @@ export function parseBaseUrl(baseUrl: string | URL): Target {
   const target = fromUrl(url);
   // Keep the base path without its trailing slash; joining adds one.
   target.path = target.path.replace(/\/+$/, "");
+  target.url = target.origin + target.path;
   return target;
 }
 
@@ -134,7 +136,7 @@ export function resolveTarget(
     const url = new URL(base.origin + path);
     path = url.pathname + url.search;
   }
-  return { origin: base.origin, path };
+  return { origin: base.origin, path, url: base.origin + path };
 }
 
 function checkScheme(url: URL, target: Target): Target {
@@ -147,23 +149,15 @@ function checkScheme(url: URL, target: Target): Target {
 }
 
 function fromUrl(url: URL): Target {
-  const target: Target = {
-    origin: url.origin,
-    path: url.pathname + url.search,
-  };
+  const path = url.pathname + url.search;
+  const target: Target = { origin: url.origin, path, url: url.origin + path };
   if (url.username || url.password) {
-    const user = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
-    target.authorization = "Basic " + base64(`${user}:${password}`);
+    target.authorization = basicAuth(
+      decodeURIComponent(url.username),
+      decodeURIComponent(url.password),
+    );
   }
   return target;
-}
-
-function base64(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AdapterResponse } from "./adapter.ts";
+import { hasNoBody } from "../_http.ts";
 
 /**
  * How much of an unread body `dump()` drains to keep its connection: at
@@ -75,11 +76,6 @@ export function idleRead(
   );
 }
 
-/** Statuses whose responses never have a body. */
-export function isNullBodyStatus(status: number): boolean {
-  return status === 101 || status === 204 || status === 205 || status === 304;
-}
-
 /** Join `chunks` (of `size` bytes in all) into one array. */
 export function concat(chunks: Uint8Array[], size: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
@@ -126,7 +122,7 @@ export class FetchResponse implements AdapterResponse {
     if (
       method === undefined
         ? response.body === null
-        : method === "HEAD" || isNullBodyStatus(this.status)
+        : hasNoBody(method, this.status)
     ) {
       this.#done();
     }

@@ -11,7 +11,14 @@ import type {
   PoolHints,
   ProxyInfo,
 } from "./adapter.ts";
-import { fetchDispatch } from "./fetch.ts";
+import { fetchDispatch, type FetchHooks } from "./fetch.ts";
+import { markClosed } from "./_errors.ts";
+
+const BUN_HOOKS: FetchHooks = {
+  rejected: (error) => {
+    throw markClosed(error);
+  },
+};
 import { bunTls } from "./_tls.ts";
 
 interface BunFetchSession {
@@ -149,6 +156,7 @@ export class BunAdapter implements PoolAdapter {
       fetchFn,
       request,
       proxy === undefined ? this.#direct : this.#proxyInit(proxy),
+      BUN_HOOKS,
     );
   }
 

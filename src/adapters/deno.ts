@@ -13,6 +13,7 @@ import type {
 } from "./adapter.ts";
 import { fetchDispatch, type FetchHooks } from "./fetch.ts";
 import { IDEMPOTENT } from "../_http.ts";
+import { markClosed, markDenied } from "./_errors.ts";
 
 /**
  * Deno's client sends a request again, once, when its connection closes
@@ -31,22 +32,6 @@ function denoFetch(input: string, init: RequestInit): Promise<Response> {
     }
   }
   return fetch(input, init);
-}
-
-/**
- * Deno's permission errors are about the program, not the network: marked
- * with the code the session passes on unchanged (see PoolAdapter.dispatch).
- */
-function markDenied(error: unknown): unknown {
-  const name = (error as Error)?.name;
-  if (name === "NotCapable" || name === "PermissionDenied") {
-    try {
-      Object.defineProperty(error, "code", { value: "ERR_ACCESS_DENIED" });
-    } catch {
-      // A frozen error: it goes on as a network failure.
-    }
-  }
-  return error;
 }
 
 /**
@@ -78,7 +63,7 @@ function inflateDeflate(response: Response): Response {
 const DENO_HOOKS: FetchHooks = {
   adjust: inflateDeflate,
   rejected: (error) => {
-    throw markDenied(error);
+    throw markClosed(markDenied(error));
   },
 };
 

@@ -9,7 +9,9 @@ import type {
   AdapterResponse,
   PoolAdapter,
 } from "./adapter.ts";
-import { FetchResponse, isNullBodyStatus } from "./_fetch_response.ts";
+import { FetchResponse } from "./_fetch_response.ts";
+import { hasNoBody } from "../_http.ts";
+import { sleep } from "../_timers.ts";
 
 /**
  * A canned response.
@@ -191,9 +193,7 @@ export class MockAdapter implements PoolAdapter {
     }
     const status = reply.status ?? 200;
     const response = new Response(
-      isNullBodyStatus(status) || request.method === "HEAD"
-        ? null
-        : body as BodyInit | null,
+      hasNoBody(request.method, status) ? null : body as BodyInit | null,
       { status, statusText: reply.statusText ?? "", headers },
     );
     return new FetchResponse(response, url, request.onDone);
@@ -234,19 +234,4 @@ async function bodyText(body: AdapterRequest["body"]): Promise<string> {
   if (typeof body === "string") return body;
   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
   return await new Response(body).text();
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -21,10 +21,11 @@ import {
   type ErrorMapper,
   FetchResponse,
   idleRead,
-  isNullBodyStatus,
   tooBigToDrain,
 } from "./_fetch_response.ts";
 import { undiciTls } from "./_tls.ts";
+import { markClosed } from "./_errors.ts";
+import { hasNoBody, isNullBodyStatus } from "../_http.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
 type Undici = typeof import("undici");
@@ -197,7 +198,7 @@ export class NodeAdapter implements PoolAdapter {
       (data) => new UndiciResponse(data, request, release),
       (error) => {
         release();
-        throw error;
+        throw markClosed(error);
       },
     );
   }
@@ -444,7 +445,7 @@ class UndiciResponse implements AdapterResponse {
     };
     body.once("end", finish);
     body.once("close", finish);
-    if (request.method === "HEAD" || isNullBodyStatus(this.status)) {
+    if (hasNoBody(request.method, this.status)) {
       body.dump().catch(() => {});
     } else if (data.headers["content-encoding"] !== undefined) {
       const decoder = decoderFor(String(data.headers["content-encoding"]));

@@ -1,0 +1,165 @@
+// A call: one request as the user made it, from the call until the body
+// the user got is done. It owns the total deadline, follows the user's
+// signal, and turns failures into the user's errors. Each attempt (and
+// each redirect hop) is an Exchange attached to it.
+import type { AbortSource } from "../adapters/adapter.ts";
+import {
+  addDeadline,
+  cancelDeadline,
+  type Deadline,
+  type DeadlineTarget,
+} from "../_deadlines.ts";
+import { QueueFullError, SessionClosedError, TimeoutError } from "../errors.ts";
+import type { Emit } from "../events.ts";
+import type { RequestInfo } from "../request_info.ts";
+import type { CallPlan } from "./prepare.ts";
+import { toSessionError } from "./failure.ts";
+
+/** Why a call was aborted. */
+export type AbortKind = "timeout" | "user" | "destroyed" | "closed";
+
+/** What a call needs of its current exchange. */
+export interface CallExchange {
+  onAbort(error: unknown): void;
+}
+
+const now = () => performance.now();
+
+export class Call implements AbortSource, DeadlineTarget {
+  readonly plan: CallPlan;
+  readonly emit: Emit | undefined;
+  aborted = false;
+  reason: unknown = undefined;
+  current: CallExchange | undefined;
+  /** Resent once already for a stale connection. */
+  staleResent = false;
+  /** Index in the session's set of waiting calls (see SlotSet). */
+  slot = -1;
+  /** While in that set: the call's promise. */
+  running: Promise<unknown> | undefined = undefined;
+  /** Phase timeouts or observers: each attempt must call `Exchange.sent()`. */
+  readonly watchesSend: boolean;
+  // Made on first use of `signal`: a real AbortSignal costs microseconds,
+  // and undici takes this object itself (see AbortSource).
+  #controller: AbortController | undefined;
+  #abortListeners: (() => void)[] | undefined;
+  #kind: AbortKind | undefined;
+  #onUserAbort: (() => void) | undefined;
+  #deadline: Deadline | undefined;
+  #exchanges = 0;
+  #handedOver = false;
+  #ended = false;
+
+  constructor(plan: CallPlan, emit: Emit | undefined) {
+    this.plan = plan;
+    this.emit = emit;
+    const { signal, timeouts } = plan;
+    this.watchesSend = emit !== undefined || timeouts.connect > 0 ||
+      timeouts.headers > 0;
+    if (signal !== undefined) this.#follow(signal);
+    if (timeouts.total > 0) this.#deadline = addDeadline(timeouts.total, this);
+  }
+
+  #follow(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.#kind = "user";
+      this.aborted = true;
+      this.reason = signal.reason;
+    } else {
+      this.#onUserAbort = () => this.abort("user", signal.reason);
+      signal.addEventListener("abort", this.#onUserAbort, { once: true });
+    }
+  }
+
+  /** Milliseconds left of the total timeout (Infinity without one). */
+  remaining(): number {
+    const deadline = this.#deadline;
+    return deadline === undefined ? Infinity : deadline.at - now();
+  }
+
+  onDeadline(): void {
+    this.#deadline = undefined;
+    const { timeouts, info } = this.plan;
+    this.abort("timeout", new TimeoutError(timeouts.total, { request: info }));
+  }
+
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = this.#controller = new AbortController();
+      if (this.aborted) controller.abort(this.reason);
+    }
+    return controller.signal;
+  }
+
+  addEventListener(type: "abort", listener: () => void): void {
+    if (type === "abort") (this.#abortListeners ??= []).push(listener);
+  }
+
+  removeEventListener(type: "abort", listener: () => void): void {
+    const listeners = this.#abortListeners;
+    if (type !== "abort" || listeners === undefined) return;
+    const index = listeners.indexOf(listener);
+    if (index !== -1) listeners.splice(index, 1);
+  }
+
+  abort(kind: AbortKind, error: unknown): void {
+    if (this.#kind !== undefined || this.#ended) return;
+    this.#kind = kind;
+    this.aborted = true;
+    this.reason = error;
+    this.#controller?.abort(error);
+    this.current?.onAbort(error);
+    const listeners = this.#abortListeners;
+    if (listeners !== undefined) {
+      this.#abortListeners = undefined;
+      for (const listener of listeners) listener();
+    }
+  }
+
+  /** An exchange of this call starts. */
+  attach(exchange: CallExchange): void {
+    this.#exchanges++;
+    this.current = exchange;
+  }
+
+  /** An exchange of this call is over. */
+  detach(): void {
+    if (--this.#exchanges === 0 && this.#handedOver) this.#end();
+  }
+
+  /** The user got the response (or the error): end once its body is done. */
+  handOver(): void {
+    this.#handedOver = true;
+    if (this.#exchanges === 0) this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+    if (this.#onUserAbort !== undefined) {
+      this.plan.signal!.removeEventListener("abort", this.#onUserAbort);
+    }
+  }
+
+  /** The error the user gets for `error`, given how the call was aborted. */
+  mapError(error: unknown, request: RequestInfo = this.plan.info): unknown {
+    switch (this.#kind) {
+      case "timeout":
+      case "closed":
+        return this.reason;
+      case "user":
+        return this.plan.signal!.reason;
+      case "destroyed":
+        return new SessionClosedError(
+          "Session was destroyed while the request ran",
+          { request, cause: error },
+        );
+    }
+    if (error instanceof QueueFullError && error.request === undefined) {
+      return new QueueFullError(error.maxQueue, { request });
+    }
+    return toSessionError(error, request, this.plan.timeouts);
+  }
+}

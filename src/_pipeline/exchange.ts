@@ -1,0 +1,243 @@
+// An exchange: one hop of an attempt, from taking its permit until its
+// body is done. It runs the phase timers, tells observers, and is what
+// close() and destroy() wait for. It is also the request the adapter gets
+// (one object fewer per request than a separate AdapterRequest).
+import type {
+  AbortSource,
+  AdapterBody,
+  AdapterRequest,
+  AdapterResponse,
+  ProxyInfo,
+} from "../adapters/adapter.ts";
+import {
+  addDeadline,
+  cancelDeadline,
+  type Deadline,
+  type DeadlineTarget,
+} from "../_deadlines.ts";
+import { SessionError, TimeoutError } from "../errors.ts";
+import type { Emit, ExchangeTimings } from "../events.ts";
+import type { Permit } from "../limiter.ts";
+import type { BodyOwner } from "../response.ts";
+import type { Slotted } from "../_slots.ts";
+import { connectedTimer, type PhaseTimer, sendTimer } from "../_timeouts.ts";
+import type { Call } from "./call.ts";
+import type { Hop } from "./prepare.ts";
+
+/** Where an exchange is: waiting for headers, body unread, read, done. */
+export type ExchangeState = "pending" | "unread" | "reading" | "done";
+
+const now = () => performance.now();
+
+export class Exchange
+  implements BodyOwner, DeadlineTarget, AdapterRequest, Slotted {
+  readonly call: Call;
+  readonly hop: Hop;
+  readonly attempt: number;
+  state: ExchangeState = "pending";
+  discarded: unknown = undefined;
+  raw: AdapterResponse | undefined;
+  reused: boolean | undefined = undefined;
+  /** Index in the session's set of exchanges in flight (see SlotSet). */
+  slot = -1;
+  #forget: (exchange: Exchange) => void;
+  #permit: Permit | undefined;
+  #deadline: Deadline | undefined;
+  #timer: PhaseTimer | undefined;
+  #waiters: (() => void)[] | undefined;
+  #failed: unknown = undefined;
+  // Times (performance.now()) kept only when someone observes events.
+  #created = 0;
+  #sent = 0;
+  #headersAt = 0;
+
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: AdapterBody;
+  readonly connectTimeout: number;
+  readonly bodyIdleTimeout: number;
+  readonly proxy: ProxyInfo | undefined;
+
+  constructor(
+    call: Call,
+    hop: Hop,
+    attempt: number,
+    proxy: ProxyInfo | undefined,
+    forget: (exchange: Exchange) => void,
+  ) {
+    this.call = call;
+    this.hop = hop;
+    this.attempt = attempt;
+    this.#forget = forget;
+    this.method = hop.method;
+    this.origin = hop.target.origin;
+    this.path = hop.target.path;
+    this.url = hop.target.url;
+    this.headers = hop.headers;
+    this.body = hop.body;
+    const { timeouts } = call.plan;
+    this.connectTimeout = timeouts.connect;
+    this.bodyIdleTimeout = timeouts.bodyIdle;
+    this.proxy = proxy;
+    if (call.emit !== undefined) this.#created = now();
+    call.attach(this);
+  }
+
+  get signal(): AbortSignal {
+    return this.call.signal;
+  }
+
+  get abortSource(): AbortSource {
+    return this.call;
+  }
+
+  set permit(permit: Permit) {
+    this.#permit = permit;
+  }
+
+  readonly onDone = (error?: unknown): void => this.finish(error);
+
+  /** Handed to the adapter: start the phase timers, tell observers. */
+  sent(reportsConnect: boolean): void {
+    this.#startTimer(sendTimer(this.call.plan.timeouts, reportsConnect));
+    const emit = this.call.emit;
+    if (emit !== undefined) {
+      this.#sent = now();
+      emit({ type: "request", ...this.#event() });
+    }
+  }
+
+  /** The adapter established the connection: the headers phase starts. */
+  onConnect(): void {
+    if (this.state !== "pending" || this.#timer?.phase !== "connect") return;
+    this.#stopTimer();
+    this.#startTimer(connectedTimer(this.call.plan.timeouts));
+  }
+
+  #startTimer(timer: PhaseTimer | undefined): void {
+    if (timer === undefined) return;
+    this.#timer = timer;
+    this.#deadline = addDeadline(timer.limit, this);
+  }
+
+  #stopTimer(): void {
+    if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+    this.#deadline = undefined;
+    this.#timer = undefined;
+  }
+
+  onDeadline(): void {
+    this.#deadline = undefined;
+    const { phase, limit, detail } = this.#timer!;
+    this.call.abort(
+      "timeout",
+      new TimeoutError(limit, { request: this.hop.info, phase, detail }),
+    );
+  }
+
+  /** The call was aborted. */
+  onAbort(error: unknown): void {
+    if (this.state === "unread" && this.raw !== undefined) {
+      // Nobody started reading: the request is over, so free its
+      // connection now (fetch-based runtimes would otherwise hold it).
+      this.discarded = this.mapError(error);
+      this.startReading();
+      this.raw.dump().catch(() => {}).then(() => this.finish());
+    }
+  }
+
+  /** Someone reads (or discards) the body: close() waits for it now. */
+  startReading(): void {
+    if (this.state === "unread") this.#set("reading");
+  }
+
+  responded(raw: AdapterResponse): void {
+    this.raw = raw;
+    this.#stopTimer();
+    if (this.state === "pending") this.#set("unread");
+    if (this.call.emit !== undefined) this.#emitResponse(this.call.emit, raw);
+  }
+
+  finish(error?: unknown): void {
+    if (this.state === "done") return;
+    this.#stopTimer();
+    this.#permit?.release();
+    this.#forget(this);
+    this.#set("done");
+    this.call.detach();
+    if (this.call.emit !== undefined) this.#emitEnd(this.call.emit, error);
+  }
+
+  /** A promise for the next state change (made only when close() waits). */
+  changed(): Promise<void> {
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+  }
+
+  #set(state: ExchangeState): void {
+    this.state = state;
+    const waiters = this.#waiters;
+    if (waiters !== undefined) {
+      this.#waiters = undefined;
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  mapError(error: unknown): unknown {
+    const mapped = this.call.mapError(error, this.hop.info);
+    this.#failed = mapped;
+    return mapped;
+  }
+
+  // Events: code for observers only, kept out of the methods above.
+
+  /** The fields every event of this attempt has. */
+  #event(): { method: string; url: string; attempt: number } {
+    const { info } = this.hop;
+    return { method: info.method, url: info.url, attempt: this.attempt };
+  }
+
+  #emitResponse(emit: Emit, raw: AdapterResponse): void {
+    this.#headersAt = now();
+    emit({
+      type: "response",
+      ...this.#event(),
+      status: raw.status,
+      reused: this.reused,
+      timings: this.#timings(),
+    });
+  }
+
+  #emitEnd(emit: Emit, error: unknown): void {
+    const failed = error ?? this.#failed;
+    const base = {
+      ...this.#event(),
+      reused: this.reused,
+      timings: this.#timings(),
+    };
+    if (failed !== undefined) {
+      emit({
+        type: "error",
+        ...base,
+        error: failed instanceof SessionError ? failed : this.mapError(failed),
+        status: this.raw?.status,
+      });
+    } else {
+      emit({ type: "end", ...base, status: this.raw?.status ?? 0 });
+    }
+  }
+
+  #timings(): ExchangeTimings {
+    const end = now();
+    const sent = this.#sent;
+    const headersAt = this.#headersAt;
+    return {
+      queued: (sent || end) - this.#created,
+      headers: sent && headersAt ? headersAt - sent : undefined,
+      body: headersAt && this.state === "done" ? end - headersAt : undefined,
+      total: end - this.#created,
+    };
+  }
+}

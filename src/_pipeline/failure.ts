@@ -1,0 +1,57 @@
+// What a failure becomes for the user: the library's own errors, from the
+// codes adapters mark their runtime's errors with (see PoolAdapter.dispatch).
+import { errorCode } from "../_http.ts";
+import { NetworkError, SessionError, TimeoutError } from "../errors.ts";
+import type { RequestInfo } from "../request_info.ts";
+import { redact } from "../url.ts";
+import type { Timeouts } from "../_timeouts.ts";
+
+/** Codes an adapter marks timeouts with, and the phase each one is. */
+const TIMEOUT_CODES = {
+  UND_ERR_CONNECT_TIMEOUT: "connect",
+  UND_ERR_HEADERS_TIMEOUT: "headers",
+  UND_ERR_BODY_TIMEOUT: "bodyIdle",
+} as const;
+
+/**
+ * `error` as the user sees it: a SessionError stays; an adapter's timeout
+ * becomes a TimeoutError of its phase; a refusal by the runtime itself
+ * (`ERR_ACCESS_DENIED`) stays as it is; anything else is a NetworkError.
+ */
+export function toSessionError(
+  error: unknown,
+  request: RequestInfo,
+  timeouts: Timeouts,
+): unknown {
+  if (error instanceof SessionError) return error;
+  const code = errorCode(error);
+  if (code === "ERR_ACCESS_DENIED") return error;
+  const phase = code === undefined
+    ? undefined
+    : TIMEOUT_CODES[code as keyof typeof TIMEOUT_CODES];
+  if (phase !== undefined && timeouts[phase] > 0) {
+    return new TimeoutError(timeouts[phase], { request, cause: error, phase });
+  }
+  return new NetworkError(`Request failed (${describeCause(error)})`, {
+    request,
+    cause: error,
+  });
+}
+
+/**
+ * The most telling message in `error`'s cause chain, with its code, never
+ * with credentials.
+ */
+export function describeCause(error: unknown): string {
+  let current: unknown = error;
+  let message = "";
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    message = typeof code === "string"
+      ? `${code}: ${current.message}`
+      : current.message;
+    if (typeof code === "string") break;
+    current = current.cause;
+  }
+  return redact(message || String(error)).replace(/\/\/[^/\s@]*@/g, "//");
+}

@@ -1,0 +1,98 @@
+// In flight: what close() waits for and destroy() aborts. Exchanges are
+// tracked from their start until their body is done; a call is tracked
+// while it holds no exchange (between retries, inside middleware).
+import { SessionClosedError } from "../errors.ts";
+import { SlotSet } from "../_slots.ts";
+import type { Call } from "./call.ts";
+import type { Exchange } from "./exchange.ts";
+
+export class InFlight {
+  readonly #exchanges = new SlotSet<Exchange>();
+  readonly #calls = new SlotSet<Call>();
+
+  /** Exchanges not done: waiting, or with a body not read to the end. */
+  get size(): number {
+    return this.#exchanges.size;
+  }
+
+  add(exchange: Exchange): void {
+    this.#exchanges.add(exchange);
+  }
+
+  /** Given to each exchange: it is over. */
+  readonly forget = (exchange: Exchange): void => {
+    this.#exchanges.delete(exchange);
+  };
+
+  /** Track `call` until `running` settles (off the fast path). */
+  track<T>(call: Call, running: Promise<T>): Promise<T> {
+    if (call.slot !== -1) return running;
+    call.running = running;
+    this.#calls.add(call);
+    const forget = () => {
+      this.#calls.delete(call);
+      call.running = undefined;
+    };
+    running.then(forget, forget);
+    return running;
+  }
+
+  /**
+   * Wait until nothing is in flight. A body nobody started reading within
+   * one turn of the event loop is aborted (its connection closed) with
+   * `unreadMessage`.
+   */
+  async drain(unreadMessage: string): Promise<void> {
+    for (
+      let round = 0;
+      (this.#exchanges.size > 0 || this.#calls.size > 0) && round < 1_000_000;
+      round++
+    ) {
+      const waits: Promise<unknown>[] = [];
+      for (const call of this.#calls.snapshot()) {
+        waits.push(call.running!.catch(() => {}));
+      }
+      let unread = false;
+      for (const exchange of this.#exchanges.snapshot()) {
+        if (exchange.state === "unread") unread = true;
+        else waits.push(exchange.changed());
+      }
+      if (unread) {
+        // Give code that just received a response one turn to start
+        // reading it; what is still unread then cannot hold close() up.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        this.#abortUnread(unreadMessage, waits);
+      }
+      if (waits.length > 0) await Promise.race(waits);
+    }
+  }
+
+  #abortUnread(message: string, waits: Promise<unknown>[]): void {
+    for (const exchange of this.#exchanges.snapshot()) {
+      if (exchange.state !== "unread") continue;
+      waits.push(exchange.changed());
+      exchange.call.abort(
+        "closed",
+        new SessionClosedError(message, { request: exchange.hop.info }),
+      );
+    }
+  }
+
+  /** Abort everything in flight with `error` (destroy()). */
+  abortAll(error: SessionClosedError): void {
+    for (const exchange of this.#exchanges.snapshot()) {
+      exchange.call.abort("destroyed", error);
+    }
+    for (const call of this.#calls.snapshot()) {
+      call.abort("destroyed", error);
+    }
+  }
+
+  /** After destroy(): discard what is left and end every exchange. */
+  endAll(): void {
+    for (const exchange of this.#exchanges.snapshot()) {
+      exchange.raw?.dump().catch(() => {});
+      exchange.finish();
+    }
+  }
+}

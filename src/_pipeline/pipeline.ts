@@ -1,0 +1,599 @@
+/**
+ * How one request runs: the map of the session's core.
+ *
+ * `Session` (../session.ts) is a facade over one {@linkcode Pipeline}. A
+ * call of `session.get(url)` flows through these stages, outermost first;
+ * each names the file that holds it:
+ *
+ * | stage      | runs            | does                                                    | file              |
+ * | ---------- | --------------- | ------------------------------------------------------- | ----------------- |
+ * | gate       | per call        | a closed session rejects with SessionClosedError       | pipeline.ts       |
+ * | prepare    | per call        | method, URL (cached), options, body: the call's plan    | prepare.ts        |
+ * | call       | per call        | total deadline, the user's signal, the user's errors    | call.ts           |
+ * | raise      | after the last attempt | `raiseForStatus`: HttpError                      | raise.ts          |
+ * | retry      | per attempt     | statuses, network errors, Retry-After, backoff          | ../retry.ts       |
+ * | middleware | per attempt     | the user's onion, composed once per session             | ../middleware.ts  |
+ * | redirect   | per hop         | follow, manual or error; credentials stay behind        | redirect.ts       |
+ * | stale      | per hop         | resend once on a kept-alive connection the server closed | stale.ts         |
+ * | cookies    | per hop         | attach before, store after                               | ../cookies.ts     |
+ * | meter      | per hop         | upload progress; size limit and download progress       | ../_meter.ts      |
+ * | exchange   | per hop         | permit, phase timers, events, what close() waits for    | exchange.ts       |
+ * | adapter    | per hop         | the runtime's pool                                      | ../adapters/      |
+ *
+ * The driver below owns the one `.then` per hop and the one per attempt;
+ * built-in stages are plain functions it calls in this order. What is off
+ * for the whole session is decided in the constructor (no jar: the cookie
+ * stage is never called; no middleware: no request object is built; nobody
+ * listening: no event is built). `session.fetch()` goes through the same
+ * pipeline (fetch_bridge.ts); close() and destroy() through in_flight.ts.
+ *
+ * Where to add things (docs/architecture.md has the recipes): an adapter
+ * in ../adapters/; an option in ../options.ts (its type), its feature's
+ * file (its parser) and the stage that uses it; a built-in stage as a
+ * function in its own file called from here; a user's middleware with the
+ * `middleware` option.
+ *
+ * @module
+ */
+import type {
+  AdapterResponse,
+  PoolAdapter,
+  PoolHints,
+} from "../adapters/adapter.ts";
+import { defaultAdapter } from "../adapters/default.ts";
+import type { SessionConfig } from "../_config.ts";
+import { CookieAttacher, type CookieJar } from "../cookies.ts";
+import { NetworkError, SessionClosedError } from "../errors.ts";
+import { channelsListened, type Emit, makeEmitter } from "../events.ts";
+import type { HeaderRecord } from "../headers.ts";
+import { Limiter } from "../limiter.ts";
+import { type Chain, compose } from "../middleware.ts";
+import type { RequestOptions } from "../options.ts";
+import { ProxyResolver } from "../proxy.ts";
+import { type ReadIntent, SessionResponse, setRedirects } from "../response.ts";
+import { retryDelay } from "../retry.ts";
+import { resolveTarget, type Target } from "../url.ts";
+import { USER_AGENT } from "../_version.ts";
+import { meter, metersDownload, meterUpload } from "../_meter.ts";
+import { isRedirect } from "../_redirects.ts";
+import { MAX_TIMER, sleep } from "../_timers.ts";
+import { Call } from "./call.ts";
+import { type ChainContext, chainEnd, chainRequest } from "./chain.ts";
+import { Exchange } from "./exchange.ts";
+import { InFlight } from "./in_flight.ts";
+import { type CallPlan, type Hop, prepare } from "./prepare.ts";
+import { raiseForStatus } from "./raise.ts";
+import { followRedirect } from "./redirect.ts";
+import { resendsStale } from "./stale.ts";
+
+// Resolved request URLs kept per session (cleared when full).
+const TARGET_CACHE = 256;
+
+/** How a response made inside the middleware chain is read: by the chain. */
+const INNER: ReadIntent = Object.freeze({ shortcut: false });
+
+/** One session's request machinery. */
+export class Pipeline {
+  readonly config: SessionConfig;
+  readonly inFlight: InFlight = new InFlight();
+  readonly baseOrigin: string | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #adapter: PoolAdapter | undefined;
+  #limiter: Limiter | undefined;
+  #hints: PoolHints;
+  #targets = new Map<string, Target>();
+  // Headers for baseUrl's origin, and for the others (no credentials).
+  #headers: HeaderRecord;
+  #foreignHeaders: HeaderRecord;
+  #cookies: CookieAttacher | undefined;
+  #proxies: ProxyResolver | undefined;
+  #emit: Emit;
+  #chain: Chain<ChainContext> | undefined;
+
+  constructor(config: SessionConfig) {
+    this.config = config;
+    this.baseOrigin = config.base?.origin;
+    this.#headers = config.headers;
+    this.#foreignHeaders = config.foreignHeaders;
+    const jar = config.cookies.jar;
+    if (jar !== undefined) this.#cookies = new CookieAttacher(jar);
+    const proxies = new ProxyResolver(
+      config.proxy,
+      config.trustEnv,
+      "create session",
+    );
+    if (!proxies.none) this.#proxies = proxies;
+    this.#hints = hintsOf(config);
+    this.#emit = makeEmitter(config.observe);
+    if (config.middleware.length > 0) {
+      this.#chain = compose(config.middleware, chainEnd(this));
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get adapter(): PoolAdapter | undefined {
+    return this.#adapter;
+  }
+
+  get cookieJar(): CookieJar | undefined {
+    return this.config.cookies.jar;
+  }
+
+  /** The session's own headers for baseUrl's origin. */
+  get baseHeaders(): HeaderRecord {
+    return this.#headers;
+  }
+
+  /** The session's headers for a request to `origin`. */
+  headersFor(origin: string): HeaderRecord {
+    return origin === this.baseOrigin ? this.#headers : this.#foreignHeaders;
+  }
+
+  // The same relative paths come back again and again: resolve each once
+  // (bounded), so every request to it also shares one URL string.
+  resolve(url: string | URL): Target {
+    const base = this.config.base;
+    if (typeof url !== "string") return resolveTarget(url, base);
+    const targets = this.#targets;
+    let target = targets.get(url);
+    if (target === undefined) {
+      target = resolveTarget(url, base);
+      if (targets.size >= TARGET_CACHE) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  }
+
+  // Not async: on the fast path (no middleware, a free permit, no retry)
+  // this costs two promise reactions fewer per request than an async
+  // function would.
+  /** Send a call; resolves with its response (raised by `raiseForStatus`). */
+  send(
+    method: string,
+    url: string | URL,
+    options: RequestOptions | undefined,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    // The adapter decides the default headers: make it before the first
+    // request is prepared.
+    if (this.#adapter === undefined && !this.#closed) this.#makeAdapter();
+    let plan: CallPlan;
+    try {
+      plan = prepare(this, method, url, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#closed) {
+      return Promise.reject(
+        new SessionClosedError(
+          "Cannot send request as the session is closed",
+          { request: plan.info },
+        ),
+      );
+    }
+    const listening = this.config.observe !== undefined || channelsListened();
+    const call = new Call(plan, listening ? this.#emit : undefined);
+    return this.#attempt(call, 0, intent);
+  }
+
+  /** One attempt: through the middleware chain, then retried or delivered. */
+  #attempt(
+    call: Call,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const chain = this.#chain;
+    if (chain !== undefined) {
+      return this.inFlight.track(
+        call,
+        this.#throughChain(chain, call, attempt, intent),
+      );
+    }
+    const plan = call.plan;
+    const hop = attempt === 0 ? plan : { ...plan, body: plan.replay!() };
+    return this.hop(call, hop, attempt, intent).then(
+      (response) =>
+        this.#afterAttempt(call, attempt, response, undefined, intent),
+      (error) => this.#afterAttempt(call, attempt, undefined, error, intent),
+    );
+  }
+
+  async #throughChain(
+    chain: Chain<ChainContext>,
+    call: Call,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    let response: SessionResponse | undefined;
+    let error: unknown;
+    try {
+      response = await chain(chainRequest(call, attempt), { call, attempt });
+      if (!(response instanceof SessionResponse)) {
+        throw new TypeError(
+          `Cannot complete request as a middleware returned ${
+            Object.prototype.toString.call(response)
+          } instead of a SessionResponse`,
+        );
+      }
+    } catch (caught) {
+      response = undefined;
+      error = call.aborted ? call.mapError(caught) : caught;
+    }
+    return this.#afterAttempt(call, attempt, response, error, intent);
+  }
+
+  /** Send one hop; resolves with its response, whatever the status. */
+  hop(
+    call: Call,
+    hop: Hop,
+    attempt: number,
+    intent: ReadIntent = INNER,
+  ): Promise<SessionResponse> {
+    let sent = hop;
+    const cookies = this.#cookies;
+    if (cookies !== undefined) {
+      const headers = cookies.attach(hop.headers, hop.target.url);
+      if (headers !== hop.headers) sent = { ...hop, headers };
+    }
+    const { onUploadProgress } = call.plan.bodyOptions;
+    if (onUploadProgress !== undefined && hop.body !== null) {
+      const upload = meterUpload(
+        hop.body,
+        sent.headers["content-length"],
+        onUploadProgress,
+      );
+      sent = {
+        ...sent,
+        body: upload.body,
+        headers: { ...sent.headers, ...upload.headers },
+      };
+    }
+    const exchange = new Exchange(
+      call,
+      sent,
+      attempt,
+      this.#proxies?.for(hop.target.origin),
+      this.inFlight.forget,
+    );
+    this.inFlight.add(exchange);
+    return this.#start(exchange, hop.body).then(
+      (raw) => this.#received(exchange, hop, raw, intent),
+      (error) => this.#failed(exchange, hop, error, intent),
+    );
+  }
+
+  /** Take a permit (or wait for one) and hand the exchange to the adapter. */
+  #start(exchange: Exchange, body: Hop["body"]): Promise<AdapterResponse> {
+    const call = exchange.call;
+    try {
+      if (call.aborted) throw call.reason;
+      if (body instanceof ReadableStream && body.locked) {
+        throw new TypeError(
+          "Cannot send the request body again: it is a stream, which can be sent only once",
+        );
+      }
+      const limiter = this.#limiter ?? this.#makeLimiter();
+      const permit = limiter.tryAcquire(exchange.origin);
+      if (permit !== undefined) {
+        exchange.permit = permit;
+        return this.#dispatch(exchange);
+      }
+      return limiter.acquire(exchange.origin, {
+        priority: call.plan.priority,
+        signal: call.signal,
+      }).then((permit) => {
+        exchange.permit = permit;
+        return this.#dispatch(exchange);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #dispatch(exchange: Exchange): Promise<AdapterResponse> {
+    const adapter = this.#adapter ?? this.#makeAdapter();
+    if (exchange.call.watchesSend) {
+      exchange.sent(adapter.reportsConnect === true);
+    }
+    return adapter.dispatch(exchange);
+  }
+
+  /** The hop's response headers arrived. */
+  #received(
+    exchange: Exchange,
+    hop: Hop,
+    raw: AdapterResponse,
+    intent: ReadIntent,
+  ): SessionResponse | Promise<SessionResponse> {
+    exchange.responded(raw);
+    const status = raw.status;
+    if (status < 100 || status > 599) return badStatus(exchange, raw);
+    this.#cookies?.store(setCookies(raw), hop.target.url);
+    const plan = exchange.call.plan;
+    if (isRedirect(status) && plan.redirects.mode !== "manual") {
+      const location = raw.headers.get("location");
+      if (location !== null) {
+        return this.#redirect(exchange, hop, raw, location, intent);
+      }
+    }
+    if (metersDownload(plan.bodyOptions)) {
+      // Throws (and discards the body) when Content-Length is too big.
+      raw = meter(raw, hop.info, plan.bodyOptions);
+    }
+    const response = new SessionResponse(
+      raw,
+      hop.info,
+      exchange,
+      !intent.shortcut,
+    );
+    if (hop.followed !== undefined) setRedirects(response, hop.followed);
+    return response;
+  }
+
+  /** Follow (or refuse) a redirect: the next hop of the same attempt. */
+  #redirect(
+    exchange: Exchange,
+    hop: Hop,
+    raw: AdapterResponse,
+    location: string,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const { call, attempt } = exchange;
+    const response = new SessionResponse(raw, hop.info, exchange, false);
+    return followRedirect(hop, response, location, call.plan.redirects).then(
+      (next) => this.hop(call, next, attempt, intent),
+    );
+  }
+
+  /** The hop failed before its response headers arrived. */
+  #failed(
+    exchange: Exchange,
+    hop: Hop,
+    error: unknown,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const { call, attempt } = exchange;
+    if (
+      resendsStale({
+        error,
+        reused: exchange.reused,
+        method: hop.method,
+        replayable: hop.replay !== undefined,
+        aborted: call.aborted,
+        resent: call.staleResent,
+      })
+    ) {
+      // A kept-alive connection the server had closed: send once more,
+      // at once, on another connection.
+      call.staleResent = true;
+      exchange.finish();
+      call.emit?.({
+        type: "retry",
+        method: hop.info.method,
+        url: hop.info.url,
+        attempt,
+        reason: "stale-connection",
+        delay: 0,
+        error,
+      });
+      return this.hop(call, { ...hop, body: hop.replay!() }, attempt, intent);
+    }
+    const mapped = exchange.mapError(error);
+    exchange.finish(mapped);
+    throw mapped;
+  }
+
+  /** After an attempt: retry, or give the user the response or error. */
+  #afterAttempt(
+    call: Call,
+    attempt: number,
+    response: SessionResponse | undefined,
+    error: unknown,
+    intent: ReadIntent,
+  ): SessionResponse | Promise<SessionResponse> {
+    const { retry } = call.plan;
+    // Most responses are not retried: decide that before asking retryDelay.
+    if (
+      attempt >= retry.limit ||
+      (response !== undefined && !retry.statusCodes.has(response.status))
+    ) {
+      return this.#deliver(call, response, error);
+    }
+    const delay = retryDelay(retry, {
+      attempt,
+      method: call.plan.method,
+      replayable: call.plan.replay !== undefined && !call.aborted,
+      status: response?.status,
+      retryAfter: response?.headers.get("retry-after"),
+      networkError: error instanceof NetworkError,
+      remaining: call.remaining(),
+    });
+    if (delay === undefined) return this.#deliver(call, response, error);
+    return this.inFlight.track(
+      call,
+      this.#retryLater(call, attempt, response, error, delay, intent),
+    );
+  }
+
+  /** Give the user the response (raised by `raiseForStatus`) or the error. */
+  #deliver(
+    call: Call,
+    response: SessionResponse | undefined,
+    error: unknown,
+  ): SessionResponse | Promise<SessionResponse> {
+    call.handOver();
+    if (response === undefined) throw error;
+    const { raise } = call.plan;
+    if (raise === false || (raise === true && response.ok)) return response;
+    return raiseForStatus(response, raise, (failure) => call.mapError(failure));
+  }
+
+  /** Ask `shouldRetry`, wait, then make the next attempt. */
+  async #retryLater(
+    call: Call,
+    attempt: number,
+    response: SessionResponse | undefined,
+    error: unknown,
+    delay: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    const wait = await askShouldRetry(call, attempt, response, error, delay);
+    if (wait === undefined) return this.#deliver(call, response, error);
+    if (response !== undefined) await response.dump();
+    const { info } = call.plan;
+    call.emit?.({
+      type: "retry",
+      method: info.method,
+      url: info.url,
+      attempt: attempt + 1,
+      reason: response !== undefined ? "status" : "error",
+      delay: wait,
+      status: response?.status,
+      error,
+    });
+    try {
+      await sleep(wait, call);
+    } catch (abort) {
+      call.handOver();
+      throw call.mapError(abort);
+    }
+    return this.#attempt(call, attempt + 1, intent);
+  }
+
+  /**
+   * Close gracefully: new calls are refused, calls in flight finish
+   * (bodies nobody reads are aborted), then the pool closes.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    this.#closing = this.inFlight.drain(this.config.unreadMessage).then(
+      () => this.config.ownsAdapter ? this.#adapter?.close() : undefined,
+    );
+    return this.#closing;
+  }
+
+  /** Close now: calls in flight and queued reject, the pool drops its sockets. */
+  destroy(): Promise<void> {
+    this.#closed = true;
+    const error = new SessionClosedError("Session was destroyed");
+    this.#limiter?.rejectAll(error);
+    this.inFlight.abortAll(error);
+    const adapter = this.config.ownsAdapter ? this.#adapter : undefined;
+    const destroyed = (adapter?.destroy() ?? Promise.resolve()).then(
+      () => this.inFlight.endAll(),
+    );
+    this.#closing ??= destroyed;
+    return destroyed;
+  }
+
+  #makeAdapter(): PoolAdapter {
+    const option = this.config.adapter;
+    const hints = this.#hints;
+    const adapter = option === undefined
+      ? defaultAdapter(hints)
+      : typeof option === "function"
+      ? option(hints)
+      : option;
+    this.#adapter = adapter;
+    if (adapter.sendsUserAgent === true) this.#dropDefaultUserAgent();
+    return adapter;
+  }
+
+  // The runtime's client sends a User-Agent of its own: the session's
+  // default is not needed (one header fewer per request).
+  #dropDefaultUserAgent(): void {
+    const drop = (headers: HeaderRecord): HeaderRecord => {
+      if (headers["user-agent"] !== USER_AGENT) return headers;
+      const copy = { ...headers };
+      delete copy["user-agent"];
+      return copy;
+    };
+    const same = this.#foreignHeaders === this.#headers;
+    this.#headers = drop(this.#headers);
+    this.#foreignHeaders = same ? this.#headers : drop(this.#foreignHeaders);
+  }
+
+  #makeLimiter(): Limiter {
+    const adapter = this.#adapter ?? this.#makeAdapter();
+    const max = adapter.maxInFlight ?? 0;
+    const { limit, limitPerHost, maxQueue } = this.config.limits;
+    return this.#limiter = new Limiter({
+      limit: atMost(limit, max),
+      limitPerHost: atMost(limitPerHost, max),
+      maxQueue,
+      deferHandoff: adapter.deferHandoff === true,
+    });
+  }
+}
+
+/** What the session tells the adapters it makes. */
+function hintsOf(config: SessionConfig): PoolHints {
+  const hints: { -readonly [K in keyof PoolHints]: PoolHints[K] } = {
+    limit: config.limits.limit,
+    limitPerHost: config.limits.limitPerHost,
+  };
+  if (config.tls !== undefined) hints.tls = config.tls;
+  if (config.socketPath !== undefined) hints.socketPath = config.socketPath;
+  return hints;
+}
+
+/** A session limit bounded by an adapter's `maxInFlight` (0: none). */
+function atMost(limit: number, max: number): number {
+  return max > 0 && limit > max ? max : limit;
+}
+
+function setCookies(raw: AdapterResponse): string[] {
+  return raw.getSetCookie !== undefined
+    ? raw.getSetCookie()
+    : raw.headers.getSetCookie();
+}
+
+/**
+ * A status HTTP does not have (undici and Bun pass 600-999 on; Bun even 0):
+ * the server is broken, the exchange fails with a NetworkError that says
+ * so, and its connection is freed (closed if the body is slow).
+ */
+function badStatus(exchange: Exchange, raw: AdapterResponse): never {
+  const error = new NetworkError(
+    `Request failed as the server answered with status ${raw.status}, which is outside 100-599`,
+    { request: exchange.hop.info },
+  );
+  exchange.mapError(error);
+  raw.dump().catch(() => {});
+  throw error;
+}
+
+/**
+ * The user's `shouldRetry` verdict: the delay to wait, or `undefined` for
+ * no retry.
+ */
+async function askShouldRetry(
+  call: Call,
+  attempt: number,
+  response: SessionResponse | undefined,
+  error: unknown,
+  delay: number,
+): Promise<number | undefined> {
+  const { shouldRetry } = call.plan.retry;
+  if (shouldRetry === undefined) return delay;
+  const verdict = await shouldRetry({
+    retry: attempt + 1,
+    request: call.plan.info,
+    response,
+    error,
+    delay,
+  });
+  if (verdict === false) return undefined;
+  if (typeof verdict !== "number") return delay;
+  if (!(verdict >= 0) || verdict > MAX_TIMER) {
+    throw new RangeError(
+      `Cannot retry request as 'retry.shouldRetry' returned ${verdict}: expected a boolean or a delay in milliseconds`,
+    );
+  }
+  return verdict;
+}

@@ -1,0 +1,29 @@
+// Stale connections: a kept-alive connection the server closed just as it
+// was reused fails the request before any answer. Such a request is sent
+// once more, at once, on another connection, when that is safe (pure).
+import { errorCode, IDEMPOTENT } from "../_http.ts";
+
+/** An attempt that failed before its response headers arrived. */
+export interface FailedSend {
+  readonly error: unknown;
+  /** Whether the connection had served a request before (undefined: unknown). */
+  readonly reused: boolean | undefined;
+  readonly method: string;
+  /** The body can be sent again. */
+  readonly replayable: boolean;
+  /** The request was aborted (timeout, the user, destroy()). */
+  readonly aborted: boolean;
+  /** This request was already resent for a stale connection once. */
+  readonly resent: boolean;
+}
+
+/**
+ * `true` when the failure is a stale kept-alive connection (adapters mark
+ * "closed by the server" with `code` `ECONNRESET`) and the request may go
+ * again: idempotent, replayable, not aborted, not resent before.
+ */
+export function resendsStale(failed: FailedSend): boolean {
+  return !failed.resent && !failed.aborted && failed.replayable &&
+    IDEMPOTENT.has(failed.method) && failed.reused !== false &&
+    errorCode(failed.error) === "ECONNRESET";
+}

@@ -1,0 +1,221 @@
+/**
+ * {@linkcode ResponsePromise}: the promise a session's verb methods return,
+ * with body shortcuts (`session.get(url).json()`).
+ *
+ * @module
+ */
+import type { ReadIntent, SessionResponse } from "./response.ts";
+
+/** A response promise over a session's own promise. */
+export let responsePromise: (
+  inner: Promise<SessionResponse>,
+  intent: ReadIntent,
+) => ResponsePromise;
+
+// One function each, shared by every request (no closure per call).
+const readJson = (response: SessionResponse) => response.json();
+const readText = (response: SessionResponse) => response.text();
+const readBytes = (response: SessionResponse) => response.bytes();
+const readArrayBuffer = (response: SessionResponse) => response.arrayBuffer();
+const readBlob = (response: SessionResponse) => response.blob();
+
+/**
+ * The promise a verb method returns: resolves to a
+ * {@linkcode SessionResponse} and offers the body readers as shortcuts,
+ * which read the whole body and so always free the connection.
+ *
+ * @example
+ * ```ts
+ * import { MockAdapter, Session } from "@x/sessions";
+ * const adapter = new MockAdapter().route("GET", "/users/42", { json: { id: 42 } });
+ * await using session = new Session({ baseUrl: "http://api.test", adapter });
+ * const user = await session.get("users/42").json<{ id: number }>();
+ * console.log(user.id); // 42
+ * ```
+ */
+export class ResponsePromise extends Promise<SessionResponse> {
+  #intent: ReadIntent | undefined;
+
+  // Set by responsePromise(): the session's own promise. Shortcuts read from it
+  // directly; this promise settles from it only once someone calls then()
+  // (await, catch, finally, Promise.all...), which saves a reaction per
+  // request on the `session.get(url).json()` path.
+  #inner: Promise<SessionResponse> | undefined;
+  #settle:
+    | [(value: SessionResponse) => void, (reason: unknown) => void]
+    | undefined;
+
+  /**
+   * Create a response promise. Sessions create these; users do not need to.
+   *
+   * @example
+   * ```ts
+   * import { ResponsePromise, type SessionResponse } from "@x/sessions";
+   * const never = new ResponsePromise((_resolve: (r: SessionResponse) => void) => {});
+   * console.log(never instanceof Promise); // true
+   * ```
+   *
+   * @param executor As for `new Promise()`.
+   * @param intent Records that a body shortcut was called (internal).
+   */
+  constructor(
+    executor: (
+      resolve: (value: SessionResponse | PromiseLike<SessionResponse>) => void,
+      reject: (reason?: unknown) => void,
+    ) => void,
+    intent?: ReadIntent,
+  ) {
+    super(executor);
+    this.#intent = intent;
+  }
+
+  static {
+    responsePromise = (inner, intent) => {
+      let settle!: [
+        (value: SessionResponse) => void,
+        (reason: unknown) => void,
+      ];
+      const promise = new ResponsePromise((resolve, reject) => {
+        settle = [resolve, reject];
+      }, intent);
+      promise.#inner = inner;
+      promise.#settle = settle;
+      return promise;
+    };
+  }
+
+  /**
+   * As `Promise.prototype.then`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { status: 204 });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("").then((r) => r.status)); // 204
+   * ```
+   *
+   * @param onfulfilled Called with the response.
+   * @param onrejected Called with the error.
+   * @returns A plain promise.
+   */
+  override then<A = SessionResponse, B = never>(
+    onfulfilled?:
+      | ((value: SessionResponse) => A | PromiseLike<A>)
+      | null,
+    // deno-lint-ignore no-explicit-any
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const settle = this.#settle;
+    if (settle !== undefined) {
+      this.#settle = undefined;
+      this.#inner!.then(settle[0], settle[1]);
+    }
+    return super.then(onfulfilled, onrejected);
+  }
+
+  #read<T>(read: (response: SessionResponse) => Promise<T>): Promise<T> {
+    if (this.#intent !== undefined) this.#intent.shortcut = true;
+    const inner = this.#inner;
+    return inner !== undefined ? inner.then(read) : this.then(read);
+  }
+
+  /**
+   * Derived promises (`then`, `catch`) are plain promises.
+   *
+   * @example
+   * ```ts
+   * import { ResponsePromise } from "@x/sessions";
+   * console.log(ResponsePromise[Symbol.species] === Promise); // true
+   * ```
+   */
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  /**
+   * Await the response and read its body as JSON.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { json: { ok: true } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("").json()); // { ok: true }
+   * ```
+   *
+   * @typeParam T The expected type (not checked).
+   * @returns The parsed body.
+   */
+  json<T = unknown>(): Promise<T> {
+    return this.#read(readJson) as Promise<T>;
+  }
+
+  /**
+   * Await the response and read its body as text.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log(await session.get("").text()); // "hi"
+   * ```
+   *
+   * @returns The body text.
+   */
+  text(): Promise<string> {
+    return this.#read(readText);
+  }
+
+  /**
+   * Await the response and read its body as bytes.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("").bytes()).length); // 2
+   * ```
+   *
+   * @returns The body bytes.
+   */
+  bytes(): Promise<Uint8Array> {
+    return this.#read(readBytes);
+  }
+
+  /**
+   * Await the response and read its body into an `ArrayBuffer`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("").arrayBuffer()).byteLength); // 2
+   * ```
+   *
+   * @returns The body as an ArrayBuffer.
+   */
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#read(readArrayBuffer);
+  }
+
+  /**
+   * Await the response and read its body into a `Blob`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "hi" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("").blob()).size); // 2
+   * ```
+   *
+   * @returns The body as a Blob.
+   */
+  blob(): Promise<Blob> {
+    return this.#read(readBlob);
+  }
+}
