@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run check: format, lint, type check (Deno and tsc), doc lint, @example
+// npm run check: format, lint, structure, type check (Deno and tsc), doc lint, @example
 // check, the legacy-decorator type tests (built and run on Node), the JSDoc
 // and README examples run as tests, and a JSR publish dry run. Stops at the first failing step.
 import { spawnSync } from "node:child_process";
@@ -10,6 +10,13 @@ const deno = join(root, "node_modules/.bin/deno");
 const steps = [
   ["format", deno, ["fmt", "--check"]],
   ["lint", deno, ["lint"]],
+  [
+    "structure (import cycles, layers, file and function sizes)",
+    process.execPath,
+    [
+      "scripts/check_structure.mjs",
+    ],
+  ],
   ["type check (deno)", deno, [
     "check",
     "mod.ts",

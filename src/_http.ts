@@ -32,20 +32,25 @@ export function basicAuth(user: string, password: string): string {
   return "Basic " + btoa(binary);
 }
 
+/** `error` and its causes, at most four deep: where runtimes put details. */
+export function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  while (chain.length < 4 && typeof current === "object" && current !== null) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
 /**
- * The first `code` in `error`'s cause chain (at most four deep): what
- * adapters and runtimes mark their errors with.
+ * The first `code` in `error`'s cause chain: what adapters and runtimes
+ * mark their errors with.
  */
 export function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (
-    let depth = 0;
-    depth < 4 && typeof current === "object" && current !== null;
-    depth++
-  ) {
-    const code = (current as { code?: unknown }).code;
+  for (const link of causeChain(error)) {
+    const code = (link as { code?: unknown }).code;
     if (typeof code === "string") return code;
-    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

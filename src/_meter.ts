@@ -99,10 +99,30 @@ export function meter(
   }
   const source = raw.stream();
   if (source === null) return raw;
-  const reader = source.getReader();
+  const body = counted(source.getReader(), limit, total, progress, request);
+  return new FetchResponse(
+    new Response(body, {
+      status: raw.status,
+      statusText: raw.statusText,
+      headers,
+    }),
+    raw.url,
+    () => {},
+    request.method,
+  );
+}
+
+/** `reader`'s chunks, counted: progress after each, the size limit. */
+function counted(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limit: number,
+  total: number | undefined,
+  progress: ProgressCallback | undefined,
+  request: RequestInfo,
+): ReadableStream<Uint8Array> {
   let loaded = 0;
   let finished = false;
-  const body = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     start() {
       progress?.({ loaded: 0, total });
     },
@@ -133,16 +153,6 @@ export function meter(
       return finished ? undefined : reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  return new FetchResponse(
-    new Response(body, {
-      status: raw.status,
-      statusText: raw.statusText,
-      headers,
-    }),
-    raw.url,
-    () => {},
-    request.method,
-  );
 }
 
 /**

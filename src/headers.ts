@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { TOKEN } from "./_http.ts";
 
 /**
  * Headers as options accept them: a record (an `undefined` value removes a
@@ -32,7 +33,6 @@ export type HeadersInput =
  */
 export type HeaderRecord = Record<string, string>;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What fetch refuses in a value: control characters other than HTAB, DEL,
 // and anything above 0xFF (a value is a byte string).
 const BAD_VALUE = /[^\t\x20-\x7E\x80-\xFF]/;

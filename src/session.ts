@@ -1,8 +1,6 @@
 /**
  * {@linkcode Session}: one connection pool and shared configuration for many
- * requests, closed cleanly. A facade: how a request runs is in
- * `_pipeline/pipeline.ts`.
- *
+ * requests, closed cleanly. A facade over `_pipeline/pipeline.ts`.
  * @module
  */
 import { type ParsedOptions, sessionConfig } from "./_config.ts";
@@ -12,24 +10,10 @@ import type { ReadIntent } from "./response.ts";
 import { type ResponsePromise, responsePromise } from "./response_promise.ts";
 import { fetchThrough } from "./_pipeline/fetch_bridge.ts";
 import { Pipeline } from "./_pipeline/pipeline.ts";
+import { watchUnclosed } from "./_unclosed.ts";
 
 // Marks sessions for `instanceof` across copies of the package.
 const SESSION_BRAND = Symbol.for("@x/sessions/Session");
-
-interface Tracker {
-  readonly stack: string;
-  readonly pipeline: Pipeline;
-}
-
-// A session dropped while open: say where it was made, close its pool.
-const unclosed = new FinalizationRegistry<Tracker>((tracker) => {
-  const { pipeline } = tracker;
-  if (pipeline.closed) return;
-  console.warn(
-    `@x/sessions: Unclosed Session. Close sessions with \`await session.close()\` or \`await using\`. It was created ${tracker.stack}`,
-  );
-  if (pipeline.config.ownsAdapter) pipeline.adapter?.close().catch(() => {});
-});
 
 /**
  * One pooled, configured HTTP session: a connection pool with shared base
@@ -39,11 +23,9 @@ const unclosed = new FinalizationRegistry<Tracker>((tracker) => {
  * reuses warm connections. Constructing does no I/O; the pool is made at
  * the first request. Close it with `close()` or `await using`.
  *
- * @example Typical use
+ * @example Typical use (a mock adapter stands in for the network)
  * ```ts
  * import { MockAdapter, Session } from "@x/sessions";
- *
- * // A mock adapter stands in for the network in this example.
  * const adapter = new MockAdapter()
  *   .route("GET", "/v1/users/42", { json: { id: 42, name: "Ada" } })
  *   .route("POST", "/v1/users", { status: 201, json: { id: 43 } });
@@ -66,10 +48,9 @@ export class Session implements AsyncDisposable {
    * Create a session. Does no I/O.
    *
    * @param options Base URL, headers, timeout, limits and adapter.
-   * @throws {TypeError} for an option of the wrong type, an unknown option,
-   *   a `baseUrl` that is not an absolute http(s) URL, or an invalid header.
-   * @throws {RangeError} for a negative or fractional limit, or a NaN or
-   *   negative timeout.
+   * @throws {TypeError} for an unknown option or one of the wrong type, a
+   *   `baseUrl` that is not an absolute http(s) URL, or an invalid header.
+   * @throws {RangeError} for a limit or a timeout out of its range.
    */
   constructor(options: SessionOptions = {}) {
     const config = sessionConfig(
@@ -77,9 +58,7 @@ export class Session implements AsyncDisposable {
       "create session",
     );
     this.#pipeline = new Pipeline(config);
-    const stack = (new Error().stack ?? "").split("\n").slice(2).join("\n");
-    const tracker: Tracker = { stack: stack.trim(), pipeline: this.#pipeline };
-    unclosed.register(this, tracker, tracker);
+    watchUnclosed(this, this.#pipeline);
   }
 
   /**
@@ -317,12 +296,11 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * `fetch()` through the session: same arguments and semantics as the
-   * global `fetch` (a real WHATWG `Response`, never throws for a status),
-   * with the session's base URL, headers, timeouts, limits, pool, retries
-   * and middleware. Redirects follow `init.redirect` (else the session's
-   * `redirect`, "follow" by default as in fetch; "error" throws
-   * `RedirectError`) and the session's `maxRedirects`; the response's `url` and `redirected` tell the outcome.
+   * `fetch()` through the session: the global `fetch`'s arguments and
+   * semantics (a WHATWG `Response`, never an error for a status), with the
+   * session's base URL, headers, timeouts, limits, pool, retries and
+   * middleware. Redirects follow `init.redirect`, else the session's
+   * `redirect` ("error" throws `RedirectError`), up to `maxRedirects`.
    *
    * @example
    * ```ts

@@ -1,6 +1,6 @@
 // What a failure becomes for the user: the library's own errors, from the
 // codes adapters mark their runtime's errors with (see PoolAdapter.dispatch).
-import { errorCode } from "../_http.ts";
+import { causeChain, errorCode } from "../_http.ts";
 import { NetworkError, SessionError, TimeoutError } from "../errors.ts";
 import type { RequestInfo } from "../request_info.ts";
 import { redact } from "../url.ts";
@@ -43,15 +43,15 @@ export function toSessionError(
  * with credentials.
  */
 export function describeCause(error: unknown): string {
-  let current: unknown = error;
   let message = "";
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    message = typeof code === "string"
-      ? `${code}: ${current.message}`
-      : current.message;
-    if (typeof code === "string") break;
-    current = current.cause;
+  for (const link of causeChain(error)) {
+    if (!(link instanceof Error)) break;
+    const code = (link as { code?: unknown }).code;
+    if (typeof code === "string") {
+      message = `${code}: ${link.message}`;
+      break;
+    }
+    message = link.message;
   }
   return redact(message || String(error)).replace(/\/\/[^/\s@]*@/g, "//");
 }

@@ -56,7 +56,8 @@ import { resolveTarget, type Target } from "../url.ts";
 import { USER_AGENT } from "../_version.ts";
 import { meter, metersDownload, meterUpload } from "../_meter.ts";
 import { isRedirect } from "../_redirects.ts";
-import { MAX_TIMER, sleep } from "../_timers.ts";
+import { sleep } from "../_timers.ts";
+import { askShouldRetry } from "./retry.ts";
 import { Call } from "./call.ts";
 import { type ChainContext, chainEnd, chainRequest } from "./chain.ts";
 import { Exchange } from "./exchange.ts";
@@ -477,6 +478,11 @@ export class Pipeline {
     return this.#closing;
   }
 
+  /** A session dropped while open: close the pool, without waiting. */
+  abandon(): void {
+    if (this.config.ownsAdapter) this.#adapter?.close().catch(() => {});
+  }
+
   /** Close now: calls in flight and queued reject, the pool drops its sockets. */
   destroy(): Promise<void> {
     this.#closed = true;
@@ -566,34 +572,4 @@ function badStatus(exchange: Exchange, raw: AdapterResponse): never {
   exchange.mapError(error);
   raw.dump().catch(() => {});
   throw error;
-}
-
-/**
- * The user's `shouldRetry` verdict: the delay to wait, or `undefined` for
- * no retry.
- */
-async function askShouldRetry(
-  call: Call,
-  attempt: number,
-  response: SessionResponse | undefined,
-  error: unknown,
-  delay: number,
-): Promise<number | undefined> {
-  const { shouldRetry } = call.plan.retry;
-  if (shouldRetry === undefined) return delay;
-  const verdict = await shouldRetry({
-    retry: attempt + 1,
-    request: call.plan.info,
-    response,
-    error,
-    delay,
-  });
-  if (verdict === false) return undefined;
-  if (typeof verdict !== "number") return delay;
-  if (!(verdict >= 0) || verdict > MAX_TIMER) {
-    throw new RangeError(
-      `Cannot retry request as 'retry.shouldRetry' returned ${verdict}: expected a boolean or a delay in milliseconds`,
-    );
-  }
-  return verdict;
 }

@@ -242,7 +242,10 @@ function prepareBody(
   if (options.json !== undefined) {
     return fixedBody(toJson(options.json), "application/json", headers);
   }
-  const input = options.body;
+  return bodyOf(options.body!, headers);
+}
+
+function bodyOf(input: BodyInit, headers: HeaderRecord): PreparedBody {
   if (typeof input === "string") {
     return fixedBody(input, "text/plain;charset=UTF-8", headers);
   }

@@ -1,6 +1,6 @@
 // Runtime errors marked with the codes the session acts on (see
 // PoolAdapter.dispatch): the one place that reads runtime messages.
-import { errorCode } from "../_http.ts";
+import { causeChain, errorCode } from "../_http.ts";
 
 // undici's and the OS's ways of saying the server closed the connection.
 const CLOSED_CODES = new Set(["UND_ERR_SOCKET", "EPIPE", "UND_ERR_CLOSED"]);
@@ -23,14 +23,10 @@ export function markClosed(error: unknown): unknown {
     );
   }
   // No code anywhere: mark the error whose message tells.
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (CLOSED_MESSAGE.test(current.message)) {
-      mark(current, "ECONNRESET");
-      return error;
-    }
-    current = current.cause;
-  }
+  const telling = causeChain(error).find((link) =>
+    link instanceof Error && CLOSED_MESSAGE.test(link.message)
+  );
+  if (telling !== undefined) mark(telling, "ECONNRESET");
   return error;
 }
 
