@@ -5,7 +5,8 @@
 // - anything but a facade (session, container, attach_session, registry)
 //   or the pipeline itself importing src/_pipeline/;
 // - a source file over 600 lines, session.ts of 400 or more, a function
-//   over 60.
+//   over 60;
+// - an exported value nothing else imports (mod.ts, sources or tests).
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
@@ -36,20 +37,62 @@ function sources(dir) {
 const files = ["mod.ts", ...sources("src")];
 const problems = [];
 const graph = new Map();
+// file -> names it exports; file -> names other files take from it.
+const exported = new Map();
+const used = new Map();
+
+function noteImports(file, statement) {
+  const specifier = statement.moduleSpecifier;
+  if (!specifier || !ts.isStringLiteral(specifier)) return undefined;
+  if (!specifier.text.startsWith(".")) return undefined;
+  const target = relative(root, resolve(root, dirname(file), specifier.text));
+  const names = used.get(target) ?? new Set();
+  used.set(target, names);
+  const clause = ts.isImportDeclaration(statement)
+    ? statement.importClause?.namedBindings
+    : statement.exportClause;
+  if (clause === undefined || !("elements" in clause)) {
+    names.add("*");
+  } else {
+    for (const element of clause.elements) {
+      names.add((element.propertyName ?? element.name).text);
+    }
+  }
+  return target;
+}
+
+function noteExports(file, statement) {
+  const names = exported.get(file) ?? new Set();
+  exported.set(file, names);
+  const modifiers = ts.canHaveModifiers(statement)
+    ? ts.getModifiers(statement) ?? []
+    : [];
+  if (!modifiers.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return;
+  // Values only: a type may be exported for the signatures that use it.
+  if (ts.isVariableStatement(statement)) {
+    for (const declaration of statement.declarationList.declarations) {
+      names.add(declaration.name.getText());
+    }
+  } else if (
+    (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) &&
+    statement.name
+  ) {
+    names.add(statement.name.text);
+  }
+}
 
 for (const file of files) {
   const text = readFileSync(join(root, file), "utf8");
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const imports = [];
   for (const statement of source.statements) {
-    const specifier = (ts.isImportDeclaration(statement) ||
-      ts.isExportDeclaration(statement)) &&
-      statement.moduleSpecifier;
-    if (specifier && ts.isStringLiteral(specifier)) {
-      const target = specifier.text;
-      if (target.startsWith(".")) {
-        imports.push(relative(root, resolve(root, dirname(file), target)));
-      }
+    if (
+      ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)
+    ) {
+      const target = noteImports(file, statement);
+      if (target !== undefined) imports.push(target);
+    } else {
+      noteExports(file, statement);
     }
   }
   graph.set(file, imports);
@@ -94,6 +137,29 @@ for (const [file, imports] of graph) {
       !file.startsWith("src/_pipeline/") && !FACADES.has(file)
     ) {
       problems.push(`${file}: imports ${target}; only the facades may`);
+    }
+  }
+}
+
+// The tests are users too.
+for (const file of sources("tests")) {
+  const text = readFileSync(join(root, file), "utf8");
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  for (const statement of source.statements) {
+    if (
+      ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)
+    ) {
+      noteImports(file, statement);
+    }
+  }
+}
+for (const [file, names] of exported) {
+  if (file === "mod.ts") continue;
+  const takers = used.get(file) ?? new Set();
+  if (takers.has("*")) continue;
+  for (const name of names) {
+    if (!takers.has(name)) {
+      problems.push(`${file}: exports ${name}, which nothing else imports`);
     }
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs tests/*_test.ts on Deno (sanitizers on), Node (the suite compiled by
+// Runs tests/**/*_test.ts on Deno (sanitizers on), Node (the suite compiled by
 // tsc with the npm build's settings) and Bun, prints one line per runtime
 // and the closing line "N passed, N failed". Exits non-zero when a test
 // fails or a runtime ran no test.
@@ -20,7 +20,9 @@ if (onlyIndex !== -1) {
 }
 const filters = args;
 
-const testFiles = readdirSync(join(root, "tests"))
+// tests/**/*_test.ts (tests/_pipeline/ mirrors src/_pipeline/).
+const testFiles = readdirSync(join(root, "tests"), { recursive: true })
+  .map((name) => name.split("\\").join("/"))
   .filter((name) => name.endsWith("_test.ts"))
   .filter((name) =>
     filters.length === 0 || filters.some((f) => name.includes(f))

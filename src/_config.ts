@@ -80,7 +80,7 @@ export interface SessionConfig {
 }
 
 /** The keys of {@linkcode SessionOptions} (a missing one fails to compile). */
-export const SESSION_KEYS: KeyRegistry<SessionOptions> = {
+const SESSION_KEYS: KeyRegistry<SessionOptions> = {
   baseUrl: true,
   headers: true,
   timeout: true,
@@ -133,7 +133,9 @@ export function parseSessionOptions(
   return Object.freeze({
     base,
     headers,
-    foreignHeaders: base === undefined ? headers : withoutCredentials(headers),
+    foreignHeaders: base === undefined
+      ? headers
+      : withoutHeaders(headers, CREDENTIAL_HEADERS),
     timeouts: parseTimeouts(options.timeout, DEFAULT_TIMEOUTS, action),
     retry: options.retry === undefined
       ? DEFAULT_RETRY
@@ -222,16 +224,16 @@ function checkSocketPath(value: unknown, action: string): string | undefined {
  * The key under which containers and registries hand a session the config
  * they parsed once (a symbol: user options never carry it).
  */
-export const PARSED: unique symbol = Symbol("parsed session options");
+const PARSED = Symbol("parsed session options");
 
 /** Options that carry an already parsed config. */
-export interface ParsedOptions {
+interface ParsedOptions {
   readonly [PARSED]: SessionConfig;
 }
 
 /** The config `options` carry, or `options` parsed and applied now. */
 export function sessionConfig(
-  options: SessionOptions | ParsedOptions,
+  options: SessionOptions,
   action: string,
 ): SessionConfig {
   checkObject(options, action);
@@ -261,11 +263,6 @@ export const CREDENTIAL_HEADERS: readonly string[] = [
   "cookie",
   "proxy-authorization",
 ];
-
-/** `headers` without the credential headers (itself when it has none). */
-export function withoutCredentials(headers: HeaderRecord): HeaderRecord {
-  return withoutHeaders(headers, CREDENTIAL_HEADERS);
-}
 
 /** `headers` without `names` (itself when it has none of them). */
 export function withoutHeaders(

@@ -2,7 +2,7 @@
 // and the User-Agent a session sends unless told otherwise.
 
 /** This package's version. */
-export const VERSION = "0.1.0";
+const VERSION = "0.1.0";
 
 /** The default `User-Agent` header of every session. */
 export const USER_AGENT = `x-sessions/${VERSION}`;

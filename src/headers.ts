@@ -63,29 +63,29 @@ const HOP_BY_HOP = new Set([
 export function checkHeader(
   name: string,
   value: unknown,
-  where: string,
+  action: string,
 ): string {
   if (typeof name !== "string" || !TOKEN.test(name)) {
     throw new TypeError(
-      `Cannot ${where} as header name ${
+      `Cannot ${action} as header name ${
         JSON.stringify(String(name))
       } is not a valid HTTP token`,
     );
   }
   if (typeof value !== "string") {
     throw new TypeError(
-      `Cannot ${where} as header '${name}' must be a string: received ${typeof value}`,
+      `Cannot ${action} as header '${name}' must be a string: received ${typeof value}`,
     );
   }
   if (BAD_VALUE.test(value)) {
     throw new TypeError(
-      `Cannot ${where} as the value of header '${name}' contains a control character (CR, LF or NUL included) or a character above U+00FF`,
+      `Cannot ${action} as the value of header '${name}' contains a control character (CR, LF or NUL included) or a character above U+00FF`,
     );
   }
   const lower = name.toLowerCase();
   if (HOP_BY_HOP.has(lower)) {
     throw new TypeError(
-      `Cannot ${where} as header '${name}' is hop-by-hop: the session's pool manages connections and message framing itself`,
+      `Cannot ${action} as header '${name}' is hop-by-hop: the session's pool manages connections and message framing itself`,
     );
   }
   return lower;
@@ -125,23 +125,23 @@ function describeType(value: unknown): string {
  *
  * @param base Normalised headers (lower-case names), not modified.
  * @param extra Headers to lay over them.
- * @param where What is being done, for error messages.
+ * @param action What is being done, for error messages.
  * @returns The merged, validated headers with lower-case names.
  * @throws {TypeError} for an invalid header name or value.
  */
 export function mergeHeaders(
   base: HeaderRecord,
   extra: HeadersInput | undefined,
-  where = "send request",
+  action = "send request",
 ): HeaderRecord {
   if (extra === undefined || extra === null) return base;
   const out: HeaderRecord = { ...base };
   if (extra instanceof Headers) {
     extra.forEach((value, name) => {
-      out[checkHeader(name, value, where)] = trimValue(value);
+      out[checkHeader(name, value, action)] = trimValue(value);
     });
   } else if (Array.isArray(extra)) {
-    mergePairs(out, extra, where);
+    mergePairs(out, extra, action);
   } else if (typeof extra === "object" && isPlainObject(extra)) {
     for (const name in extra) {
       const value = (extra as Record<string, string | undefined>)[name];
@@ -149,11 +149,11 @@ export function mergeHeaders(
         delete out[name.toLowerCase()];
         continue;
       }
-      out[checkHeader(name, value, where)] = trimValue(value);
+      out[checkHeader(name, value, action)] = trimValue(value);
     }
   } else {
     throw new TypeError(
-      `Cannot ${where} as 'headers' must be a record, Headers or [name, value] pairs: received ${
+      `Cannot ${action} as 'headers' must be a record, Headers or [name, value] pairs: received ${
         describeType(extra)
       }${
         extra instanceof Map
@@ -169,16 +169,16 @@ export function mergeHeaders(
 function mergePairs(
   out: HeaderRecord,
   pairs: ReadonlyArray<readonly [string, string]>,
-  where: string,
+  action: string,
 ): void {
   const seen = new Set<string>();
   for (const pair of pairs) {
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new TypeError(
-        `Cannot ${where} as header pairs must be [name, value] arrays`,
+        `Cannot ${action} as header pairs must be [name, value] arrays`,
       );
     }
-    const name = checkHeader(pair[0], pair[1], where);
+    const name = checkHeader(pair[0], pair[1], action);
     const value = trimValue(pair[1]);
     out[name] = seen.has(name) ? `${out[name]}, ${value}` : value;
     seen.add(name);

@@ -8,10 +8,10 @@ import type { ProxyInfo } from "./adapters/adapter.ts";
 import { basicAuth } from "./_http.ts";
 
 /** Check a proxy URL and split its credentials off. */
-export function parseProxy(value: unknown, where: string): ProxyInfo {
+export function parseProxy(value: unknown, action: string): ProxyInfo {
   if (typeof value !== "string" && !(value instanceof URL)) {
     throw new TypeError(
-      `Cannot ${where} as 'proxy' must be a URL string or URL: received ${
+      `Cannot ${action} as 'proxy' must be a URL string or URL: received ${
         value === null ? "null" : typeof value
       }`,
     );
@@ -21,17 +21,17 @@ export function parseProxy(value: unknown, where: string): ProxyInfo {
     url = new URL(String(value));
   } catch {
     throw new TypeError(
-      `Cannot ${where} as 'proxy' is not a valid URL (expected http://host:port or https://host:port)`,
+      `Cannot ${action} as 'proxy' is not a valid URL (expected http://host:port or https://host:port)`,
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(
-      `Cannot ${where} as 'proxy' must be an http: or https: URL: received ${url.protocol}`,
+      `Cannot ${action} as 'proxy' must be an http: or https: URL: received ${url.protocol}`,
     );
   }
   if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
     throw new TypeError(
-      `Cannot ${where} as 'proxy' must be only a scheme, host and port (with optional user:password@)`,
+      `Cannot ${action} as 'proxy' must be only a scheme, host and port (with optional user:password@)`,
     );
   }
   const info: {
@@ -137,7 +137,7 @@ export class ProxyResolver {
    * `proxy`: used for every request. Otherwise, with `trustEnv`, the
    * environment decides per URL.
    */
-  constructor(proxy: ProxyInfo | undefined, trustEnv: boolean, where: string) {
+  constructor(proxy: ProxyInfo | undefined, trustEnv: boolean, action: string) {
     this.#fixed = proxy;
     if (proxy !== undefined || !trustEnv) return;
     let env: Env;
@@ -146,7 +146,7 @@ export class ProxyResolver {
       env("no_proxy");
     } catch (error) {
       throw new TypeError(
-        `Cannot ${where} as 'trustEnv' needs to read environment variables (${
+        `Cannot ${action} as 'trustEnv' needs to read environment variables (${
           error instanceof Error ? error.message : String(error)
         })`,
       );
@@ -156,10 +156,10 @@ export class ProxyResolver {
     const https = variable(env, "https_proxy") ?? all;
     const name = (scheme: string) => `${scheme.toUpperCase()}_PROXY`;
     if (http !== undefined) {
-      this.#http = parseEnvProxy(http, name("http"), where);
+      this.#http = parseEnvProxy(http, name("http"), action);
     }
     if (https !== undefined) {
-      this.#https = parseEnvProxy(https, name("https"), where);
+      this.#https = parseEnvProxy(https, name("https"), action);
     }
     this.#noProxy = parseNoProxy(variable(env, "no_proxy"));
   }
@@ -187,17 +187,17 @@ export class ProxyResolver {
   }
 }
 
-function parseEnvProxy(value: string, name: string, where: string): ProxyInfo {
+function parseEnvProxy(value: string, name: string, action: string): ProxyInfo {
   // "host:port" without a scheme means http, as curl reads it.
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
     ? value
     : `http://${value}`;
   try {
-    return parseProxy(url, where);
+    return parseProxy(url, action);
   } catch (error) {
     // Never echo the value: it may hold a password.
     throw new TypeError(
-      `Cannot ${where} as the environment variable ${name} is not a usable proxy URL (${
+      `Cannot ${action} as the environment variable ${name} is not a usable proxy URL (${
         (error as Error).message.replace(/^Cannot [^']*'proxy' /, "")
       })`,
     );

@@ -41,7 +41,7 @@ export class ResponsePromise extends Promise<SessionResponse> {
   // (await, catch, finally, Promise.all...), which saves a reaction per
   // request on the `session.get(url).json()` path.
   #inner: Promise<SessionResponse> | undefined;
-  #settle:
+  #resolvers:
     | [(value: SessionResponse) => void, (reason: unknown) => void]
     | undefined;
 
@@ -71,15 +71,15 @@ export class ResponsePromise extends Promise<SessionResponse> {
 
   static {
     responsePromise = (inner, intent) => {
-      let settle!: [
+      let resolvers!: [
         (value: SessionResponse) => void,
         (reason: unknown) => void,
       ];
       const promise = new ResponsePromise((resolve, reject) => {
-        settle = [resolve, reject];
+        resolvers = [resolve, reject];
       }, intent);
       promise.#inner = inner;
-      promise.#settle = settle;
+      promise.#resolvers = resolvers;
       return promise;
     };
   }
@@ -106,10 +106,10 @@ export class ResponsePromise extends Promise<SessionResponse> {
     // deno-lint-ignore no-explicit-any
     onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    const settle = this.#settle;
-    if (settle !== undefined) {
-      this.#settle = undefined;
-      this.#inner!.then(settle[0], settle[1]);
+    const resolvers = this.#resolvers;
+    if (resolvers !== undefined) {
+      this.#resolvers = undefined;
+      this.#inner!.then(resolvers[0], resolvers[1]);
     }
     return super.then(onfulfilled, onrejected);
   }

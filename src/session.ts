@@ -3,7 +3,7 @@
  * requests, closed cleanly. A facade over `_pipeline/pipeline.ts`.
  * @module
  */
-import { type ParsedOptions, sessionConfig } from "./_config.ts";
+import { sessionConfig } from "./_config.ts";
 import type { CookieJar } from "./cookies.ts";
 import type { RequestOptions, SessionOptions } from "./options.ts";
 import type { ReadIntent } from "./response.ts";
@@ -53,10 +53,7 @@ export class Session implements AsyncDisposable {
    * @throws {RangeError} for a limit or a timeout out of its range.
    */
   constructor(options: SessionOptions = {}) {
-    const config = sessionConfig(
-      options as SessionOptions | ParsedOptions,
-      "create session",
-    );
+    const config = sessionConfig(options, "create session");
     this.#pipeline = new Pipeline(config);
     watchUnclosed(this, this.#pipeline);
   }

@@ -191,57 +191,6 @@ test("Container: await using closes the session, also when the block throws", as
   await waitFor(() => server.open === 0);
 });
 
-test("attachSession: name, this and arguments are preserved; three forms", async () => {
-  await using server = await startServer();
-  class Forms extends SessionContainer {
-    constructor() {
-      super({ baseUrl: server.url, idleDelay: 0 });
-    }
-    @attachSession
-    async tc39(a: number, b: number): Promise<string> {
-      await Promise.resolve();
-      return `${this.constructor.name}:${a + b}:${this.session.closed}`;
-    }
-    plain = attachSession(async function (this: Forms, a: number) {
-      await Promise.resolve();
-      return `${this.constructor.name}:${a}:${this.session.closed}`;
-    });
-    async legacy(a: number): Promise<string> {
-      await Promise.resolve();
-      return `${this.constructor.name}:${a}:${this.session.closed}`;
-    }
-  }
-  // What TypeScript's experimentalDecorators emit does for @attachSession.
-  const descriptor = Object.getOwnPropertyDescriptor(
-    Forms.prototype,
-    "legacy",
-  )!;
-  const returned = attachSession(Forms.prototype, "legacy", descriptor);
-  assert.equal(returned, descriptor);
-  Object.defineProperty(Forms.prototype, "legacy", returned);
-
-  const forms = new Forms();
-  assert.equal(forms.tc39.name, "tc39");
-  assert.equal(Forms.prototype.legacy.name, "legacy");
-  assert.equal(await forms.tc39(1, 2), "Forms:3:false");
-  assert.equal(await forms.plain(4), "Forms:4:false");
-  assert.equal(await forms.legacy(5), "Forms:5:false");
-  await forms.closeSession();
-  await assert.rejects(
-    Forms.prototype.tc39.call({} as Forms, 1, 2),
-    /must be called on a SessionContainer/,
-  );
-  assert.throws(
-    () =>
-      attachSession(
-        Forms.prototype,
-        "x",
-        { get: () => 1 } as unknown as PropertyDescriptor,
-      ),
-    /decorates methods/,
-  );
-});
-
 test("Container: an adapter instance is shared by its sessions and left open", async () => {
   await using server = await startServer();
   const adapter = runtime === "deno"
@@ -269,31 +218,6 @@ test("Container: closeSession() does not wait for an abandoned generator", async
   assert.equal(session.closed, true);
   // Its next step finds no open session.
   await assert.rejects(pages.next(), /No open session/);
-});
-
-test("attachSession: a plain function returning an async iterable (down-levelled generators)", async () => {
-  await using server = await startServer();
-  class Old extends SessionContainer {
-    constructor() {
-      super({ baseUrl: server.url, idleDelay: 0 });
-    }
-    // What an async generator compiled for an old target looks like: a
-    // plain function returning an async iterator.
-    items = attachSession(function (this: Old, count: number) {
-      return (async function* (self: Old) {
-        for (let i = 0; i < count; i++) {
-          assert.ok(self.hasSession);
-          yield await self.session.get(`i/${i}`).json();
-        }
-      })(this);
-    });
-  }
-  const old = new Old();
-  const seen: unknown[] = [];
-  for await (const item of old.items(3)) seen.push(item);
-  assert.equal(seen.length, 3);
-  await waitFor(() => !old.hasSession);
-  assert.equal(server.accepted, 1);
 });
 
 test("Container: bad options throw at construction", () => {
@@ -330,42 +254,6 @@ test("Container: the idle delay does not keep the process alive", async () => {
     `${server.url}/hello`,
   );
   assert.match(outcome.stdout, /container: returning during the idle delay/);
-});
-
-test("SessionRegistry: named sessions, created on first use, closed together", async () => {
-  await using github = await startServer({ routes: { "/g": { body: "g" } } });
-  await using facebook = await startServer({ routes: { "/f": { body: "f" } } });
-  const sessions = new SessionRegistry({
-    github: { baseUrl: github.url },
-    facebook: { baseUrl: facebook.url, headers: { "x-site": "fb" } },
-  });
-  assert.equal(github.accepted + facebook.accepted, 0, "no I/O before use");
-  assert.equal(sessions.get("github"), sessions.get("github"));
-  for (let i = 0; i < 5; i++) {
-    assert.equal(await sessions.get("github").get("g").text(), "g");
-    assert.equal(await sessions.get("facebook").get("f").text(), "f");
-  }
-  assert.equal(github.accepted, 1);
-  assert.equal(facebook.accepted, 1);
-  assert.equal(facebook.requests[0].headers["x-site"], "fb");
-  const more = sessions.define("later", { baseUrl: github.url });
-  assert.ok(Object.is(more, sessions));
-  assert.ok(sessions.has("later"));
-  assert.throws(() => sessions.define("github", {}), /already defined/);
-  assert.throws(() => sessions.define("bad", { limit: -1 }), RangeError);
-  assert.throws(
-    () => sessions.get("nope" as "github"),
-    /'nope' as it is not defined \(defined: 'github', 'facebook', 'later'\)/,
-  );
-  const github1 = sessions.get("github");
-  await sessions.close();
-  assert.equal(sessions.closed, true);
-  assert.equal(github1.closed, true);
-  await waitFor(() => github.open === 0 && facebook.open === 0);
-  await assert.rejects(github1.get("g"), SessionClosedError);
-  assert.throws(() => more.get("later"), /registry is closed/);
-  assert.throws(() => sessions.get("github"), /registry is closed/);
-  await delay(0);
 });
 
 test("Container: middleware, retries and observe from the container's options apply to its calls", async () => {
@@ -526,10 +414,4 @@ test("Container: a body read after the method returned says why it is gone and w
   const fetched = await account.unread();
   await waitFor(() => !account.hasSession);
   await assert.rejects(fetched.text(), TypeError);
-});
-
-test("SessionRegistry.get() after close() throws SessionClosedError", async () => {
-  const sessions = new SessionRegistry({ api: {} });
-  await sessions.close();
-  assert.throws(() => sessions.get("api"), SessionClosedError);
 });

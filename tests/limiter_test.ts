@@ -49,3 +49,24 @@ test("Limiter rejects over maxQueue and on abort", async () => {
   await assert.rejects(queued, { message: "stop" });
   assert.equal(limiter.queued, 0);
 });
+
+test("new Limiter() checks its own options", () => {
+  for (
+    const [options, type] of [
+      [{ limit: -1 }, RangeError],
+      [{ limitPerHost: 1.5 }, RangeError],
+      [{ maxQueue: "10" }, TypeError],
+      [{ deferHandoff: "yes" }, TypeError],
+      [null, TypeError],
+    ] as const
+  ) {
+    assert.throws(
+      () => new Limiter(options as never),
+      (error: Error) =>
+        error instanceof type &&
+        /^Cannot create limiter as/.test(error.message),
+      JSON.stringify(options),
+    );
+  }
+  assert.equal(new Limiter({ maxQueue: Infinity }).queued, 0);
+});

@@ -98,7 +98,7 @@ export function checkMethod(input: unknown): string {
 }
 
 /** `headers` with the URL's credentials, unless they set Authorization. */
-export function withAuthorization(
+function withAuthorization(
   headers: HeaderRecord,
   authorization: string | undefined,
 ): HeaderRecord {

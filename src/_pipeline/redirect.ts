@@ -38,14 +38,14 @@ export async function followRedirect(
   }, policy);
   await response.dump();
   if (!step.follow) {
-    const where = step.reason === "invalid-location"
+    const shown = step.reason === "invalid-location"
       ? "an invalid location"
       : step.location;
     throw new RedirectError(step.reason, {
       status,
       location: step.location,
       redirects: followed.length,
-      message: `Cannot follow redirect (${status} to ${where}) as ${step.why}`,
+      message: `Cannot follow redirect (${status} to ${shown}) as ${step.why}`,
       request: hop.info,
     });
   }

@@ -18,7 +18,7 @@ export type ErrorMapper = (error: unknown) => unknown;
  * and {@linkcode DUMP_WAIT} ms; `false` when it would take more (the
  * caller then cancels the body).
  */
-export async function drain(
+async function drain(
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;

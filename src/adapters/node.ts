@@ -185,16 +185,16 @@ export class NodeAdapter implements PoolAdapter {
     // Both listeners go once either fires: a listener left on the client
     // would keep this request (and its session) reachable.
     const onConnect = () => {
-      settle();
+      forget();
       request.onConnect?.();
     };
-    const settle = () => {
+    const forget = () => {
       source.removeEventListener("abort", onAbort);
       client.off("connect", onConnect);
-      client.off("connectionError", settle);
+      client.off("connectionError", forget);
     };
     client.once("connect", onConnect);
-    client.once("connectionError", settle);
+    client.once("connectionError", forget);
     return client;
   }
 
