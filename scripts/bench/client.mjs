@@ -142,6 +142,30 @@ const approaches = {
       close: () => session.close(),
     };
   },
+  // A session as real code sets one up: a token, two cookies, a
+  // pass-through middleware and an observer.
+  async "session realistic"() {
+    const { Session } = await library();
+    let events = 0;
+    const session = new Session({
+      baseUrl: origin,
+      headers: { authorization: "Bearer t0ken" },
+      cookies: { theme: "dark", lang: "en" },
+      middleware: [(request, next) => next(request)],
+      observe: () => {
+        events++;
+      },
+    });
+    return {
+      async one() {
+        check(200, await session.get(path).json());
+      },
+      close: () => {
+        if (events === 0) throw new Error("the observer saw no event");
+        return session.close();
+      },
+    };
+  },
   async "session.fetch()"() {
     const { Session } = await library();
     const session = new Session({ baseUrl: origin });

@@ -33,10 +33,11 @@ export class Call implements AbortSource, DeadlineTarget {
   current: CallExchange | undefined;
   /** Resent once already for a stale connection. */
   staleResent = false;
-  /** Index in the session's set of waiting calls (see SlotSet). */
+  /** Index in the session's set of calls between exchanges (see SlotSet). */
   slot = -1;
-  /** While in that set: the call's promise. */
-  running: Promise<unknown> | undefined = undefined;
+  /** Nested stretches it runs without an exchange (middleware, retry waits). */
+  busy = 0;
+  #idleWaiters: (() => void)[] | undefined;
   /** Phase timeouts or observers: each attempt must call `Exchange.sent()`. */
   readonly watchesSend: boolean;
   // Made on first use of `signal`: a real AbortSignal costs microseconds,
@@ -69,6 +70,19 @@ export class Call implements AbortSource, DeadlineTarget {
       this.#onUserAbort = () => this.abort("user", signal.reason);
       signal.addEventListener("abort", this.#onUserAbort, { once: true });
     }
+  }
+
+  /** A promise for the end of the current busy stretch (for close()). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
+  }
+
+  /** The busy stretch ended. */
+  idle(): void {
+    const waiters = this.#idleWaiters;
+    if (waiters === undefined) return;
+    this.#idleWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   /** Milliseconds left of the total timeout (Infinity without one). */

@@ -7,7 +7,7 @@ import {
   requestHeaders,
   type SessionRequest,
 } from "../middleware.ts";
-import type { SessionResponse } from "../response.ts";
+import type { ReadIntent, SessionResponse } from "../response.ts";
 import type { Target } from "../url.ts";
 import type { Call } from "./call.ts";
 import { checkMethod, type Hop } from "./prepare.ts";
@@ -16,6 +16,8 @@ import { checkMethod, type Hop } from "./prepare.ts";
 export interface ChainContext {
   readonly call: Call;
   readonly attempt: number;
+  /** How the user reads the response (a shortcut reads it at once). */
+  readonly intent: ReadIntent;
 }
 
 /** What the chain's end needs of the session. */
@@ -26,7 +28,12 @@ export interface ChainSession {
   /** The session's own headers for baseUrl's origin. */
   readonly baseHeaders: HeaderRecord;
   /** Send a hop of the call's attempt. */
-  hop(call: Call, hop: Hop, attempt: number): Promise<SessionResponse>;
+  hop(
+    call: Call,
+    hop: Hop,
+    attempt: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse>;
 }
 
 /** The request a chain starts with: headers and signal made on demand. */
@@ -49,14 +56,14 @@ export function chainEnd(
   request: SessionRequest,
   context: ChainContext,
 ) => Promise<SessionResponse> {
-  return (request, { call, attempt }) => {
+  return (request, { call, attempt, intent }) => {
     let hop: Hop;
     try {
       hop = hopOf(session, request, call.plan.inherits);
     } catch (error) {
       return Promise.reject(error);
     }
-    return session.hop(call, hop, attempt);
+    return session.hop(call, hop, attempt, intent);
   };
 }
 

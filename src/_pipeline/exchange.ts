@@ -106,7 +106,8 @@ export class Exchange
     const emit = this.call.emit;
     if (emit !== undefined) {
       this.#sent = now();
-      emit({ type: "request", ...this.#event() });
+      const { method, url } = this.hop.info;
+      emit({ type: "request", method, url, attempt: this.attempt });
     }
   }
 
@@ -193,17 +194,14 @@ export class Exchange
 
   // Events: code for observers only, kept out of the methods above.
 
-  /** The fields every event of this attempt has. */
-  #event(): { method: string; url: string; attempt: number } {
-    const { info } = this.hop;
-    return { method: info.method, url: info.url, attempt: this.attempt };
-  }
-
   #emitResponse(emit: Emit, raw: AdapterResponse): void {
     this.#headersAt = now();
+    const { method, url } = this.hop.info;
     emit({
       type: "response",
-      ...this.#event(),
+      method,
+      url,
+      attempt: this.attempt,
       status: raw.status,
       reused: this.reused,
       timings: this.#timings(),
@@ -212,21 +210,24 @@ export class Exchange
 
   #emitEnd(emit: Emit, error: unknown): void {
     const failed = error ?? this.#failed;
-    const base = {
-      ...this.#event(),
-      reused: this.reused,
-      timings: this.#timings(),
-    };
-    if (failed !== undefined) {
-      emit({
-        type: "error",
-        ...base,
-        error: failed instanceof SessionError ? failed : this.mapError(failed),
-        status: this.raw?.status,
-      });
-    } else {
-      emit({ type: "end", ...base, status: this.raw?.status ?? 0 });
+    const { method, url } = this.hop.info;
+    const { attempt, reused } = this;
+    const timings = this.#timings();
+    if (failed === undefined) {
+      const status = this.raw?.status ?? 0;
+      emit({ type: "end", method, url, attempt, status, reused, timings });
+      return;
     }
+    emit({
+      type: "error",
+      method,
+      url,
+      attempt,
+      error: failed instanceof SessionError ? failed : this.mapError(failed),
+      status: this.raw?.status,
+      reused,
+      timings,
+    });
   }
 
   #timings(): ExchangeTimings {

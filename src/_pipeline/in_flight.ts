@@ -24,17 +24,17 @@ export class InFlight {
     this.#exchanges.delete(exchange);
   };
 
-  /** Track `call` until `running` settles (off the fast path). */
-  track<T>(call: Call, running: Promise<T>): Promise<T> {
-    if (call.slot !== -1) return running;
-    call.running = running;
-    this.#calls.add(call);
-    const forget = () => {
+  /** `call` runs without an exchange for a while (off the fast path). */
+  enter(call: Call): void {
+    if (call.busy++ === 0) this.#calls.add(call);
+  }
+
+  /** ... and that stretch is over. */
+  leave(call: Call): void {
+    if (--call.busy === 0) {
       this.#calls.delete(call);
-      call.running = undefined;
-    };
-    running.then(forget, forget);
-    return running;
+      call.idle();
+    }
   }
 
   /**
@@ -50,7 +50,7 @@ export class InFlight {
     ) {
       const waits: Promise<unknown>[] = [];
       for (const call of this.#calls.snapshot()) {
-        waits.push(call.running!.catch(() => {}));
+        waits.push(call.whenIdle());
       }
       let unread = false;
       for (const exchange of this.#exchanges.snapshot()) {

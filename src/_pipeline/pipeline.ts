@@ -70,9 +70,6 @@ import { resendsStale } from "./stale.ts";
 // Resolved request URLs kept per session (cleared when full).
 const TARGET_CACHE = 256;
 
-/** How a response made inside the middleware chain is read: by the chain. */
-const INNER: ReadIntent = Object.freeze({ shortcut: false });
-
 /** One session's request machinery. */
 export class Pipeline {
   readonly config: SessionConfig;
@@ -189,10 +186,7 @@ export class Pipeline {
   ): Promise<SessionResponse> {
     const chain = this.#chain;
     if (chain !== undefined) {
-      return this.inFlight.track(
-        call,
-        this.#throughChain(chain, call, attempt, intent),
-      );
+      return this.#throughChain(chain, call, attempt, intent);
     }
     const plan = call.plan;
     const hop = attempt === 0 ? plan : { ...plan, body: plan.replay!() };
@@ -211,8 +205,13 @@ export class Pipeline {
   ): Promise<SessionResponse> {
     let response: SessionResponse | undefined;
     let error: unknown;
+    this.inFlight.enter(call);
     try {
-      response = await chain(chainRequest(call, attempt), { call, attempt });
+      response = await chain(chainRequest(call, attempt), {
+        call,
+        attempt,
+        intent,
+      });
       if (!(response instanceof SessionResponse)) {
         throw new TypeError(
           `Cannot complete request as a middleware returned ${
@@ -223,6 +222,8 @@ export class Pipeline {
     } catch (caught) {
       response = undefined;
       error = call.aborted ? call.mapError(caught) : caught;
+    } finally {
+      this.inFlight.leave(call);
     }
     return this.#afterAttempt(call, attempt, response, error, intent);
   }
@@ -232,7 +233,7 @@ export class Pipeline {
     call: Call,
     hop: Hop,
     attempt: number,
-    intent: ReadIntent = INNER,
+    intent: ReadIntent,
   ): Promise<SessionResponse> {
     let sent = hop;
     const cookies = this.#cookies;
@@ -414,10 +415,7 @@ export class Pipeline {
       remaining: call.remaining(),
     });
     if (delay === undefined) return this.#deliver(call, response, error);
-    return this.inFlight.track(
-      call,
-      this.#retryLater(call, attempt, response, error, delay, intent),
-    );
+    return this.#retryLater(call, attempt, response, error, delay, intent);
   }
 
   /** Give the user the response (raised by `raiseForStatus`) or the error. */
@@ -435,6 +433,29 @@ export class Pipeline {
 
   /** Ask `shouldRetry`, wait, then make the next attempt. */
   async #retryLater(
+    call: Call,
+    attempt: number,
+    response: SessionResponse | undefined,
+    error: unknown,
+    delay: number,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    this.inFlight.enter(call);
+    try {
+      return await this.#waitAndRetry(
+        call,
+        attempt,
+        response,
+        error,
+        delay,
+        intent,
+      );
+    } finally {
+      this.inFlight.leave(call);
+    }
+  }
+
+  async #waitAndRetry(
     call: Call,
     attempt: number,
     response: SessionResponse | undefined,
