@@ -164,7 +164,12 @@ export class CookieJar {
     if (this.#empty) return "";
     const key = String(url);
     const cached = this.#headers.get(key);
-    if (cached !== undefined && Date.now() < cached.until) return cached.value;
+    if (
+      cached !== undefined &&
+      (cached.until === Infinity || Date.now() < cached.until)
+    ) {
+      return cached.value;
+    }
     return this.#lookUp(key);
   }
 

@@ -195,7 +195,7 @@ export class Exchange
   // Events: code for observers only, kept out of the methods above.
 
   #emitResponse(emit: Emit, raw: AdapterResponse): void {
-    this.#headersAt = now();
+    const at = this.#headersAt = now();
     const { method, url } = this.hop.info;
     emit({
       type: "response",
@@ -204,7 +204,7 @@ export class Exchange
       attempt: this.attempt,
       status: raw.status,
       reused: this.reused,
-      timings: this.#timings(),
+      timings: this.#timings(at),
     });
   }
 
@@ -212,7 +212,7 @@ export class Exchange
     const failed = error ?? this.#failed;
     const { method, url } = this.hop.info;
     const { attempt, reused } = this;
-    const timings = this.#timings();
+    const timings = this.#timings(now());
     if (failed === undefined) {
       const status = this.raw?.status ?? 0;
       emit({ type: "end", method, url, attempt, status, reused, timings });
@@ -230,8 +230,7 @@ export class Exchange
     });
   }
 
-  #timings(): ExchangeTimings {
-    const end = now();
+  #timings(end: number): ExchangeTimings {
     const sent = this.#sent;
     const headersAt = this.#headersAt;
     return {
@@ -241,4 +240,5 @@ export class Exchange
       total: end - this.#created,
     };
   }
+
 }

@@ -197,35 +197,35 @@ export class Pipeline {
     );
   }
 
-  async #throughChain(
+  // Not async: one reaction per attempt, as on the path without middleware.
+  #throughChain(
     chain: Chain<ChainContext>,
     call: Call,
     attempt: number,
     intent: ReadIntent,
   ): Promise<SessionResponse> {
-    let response: SessionResponse | undefined;
-    let error: unknown;
     this.inFlight.enter(call);
+    let running: Promise<SessionResponse>;
     try {
-      response = await chain(chainRequest(call, attempt), {
-        call,
-        attempt,
-        intent,
-      });
-      if (!(response instanceof SessionResponse)) {
-        throw new TypeError(
-          `Cannot complete request as a middleware returned ${
-            Object.prototype.toString.call(response)
-          } instead of a SessionResponse`,
-        );
-      }
-    } catch (caught) {
-      response = undefined;
-      error = call.aborted ? call.mapError(caught) : caught;
-    } finally {
-      this.inFlight.leave(call);
+      running = chain(chainRequest(call, attempt), { call, attempt, intent });
+    } catch (error) {
+      running = Promise.reject(error);
     }
-    return this.#afterAttempt(call, attempt, response, error, intent);
+    return running.then(
+      (response) => {
+        this.inFlight.leave(call);
+        if (response instanceof SessionResponse) {
+          return this.#afterAttempt(call, attempt, response, undefined, intent);
+        }
+        const error = notAResponse(response);
+        return this.#afterAttempt(call, attempt, undefined, error, intent);
+      },
+      (caught) => {
+        this.inFlight.leave(call);
+        const error = call.aborted ? call.mapError(caught) : caught;
+        return this.#afterAttempt(call, attempt, undefined, error, intent);
+      },
+    );
   }
 
   /** Send one hop; resolves with its response, whatever the status. */
@@ -556,6 +556,15 @@ export class Pipeline {
       deferHandoff: adapter.deferHandoff === true,
     });
   }
+}
+
+/** What a middleware chain gave instead of a response. */
+function notAResponse(value: unknown): TypeError {
+  return new TypeError(
+    `Cannot complete request as a middleware returned ${
+      Object.prototype.toString.call(value)
+    } instead of a SessionResponse`,
+  );
 }
 
 /** What the session tells the adapters it makes. */
