@@ -6,7 +6,8 @@
 //   or the pipeline itself importing src/_pipeline/;
 // - a source file over 600 lines, session.ts of 400 or more, a function
 //   over 60;
-// - an exported value nothing else imports (mod.ts, sources or tests).
+// - an exported value nothing else imports (mod.ts, sources or tests);
+// - a src/ path in docs/architecture.md that does not exist.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
@@ -197,6 +198,19 @@ function connect(file) {
   }
 }
 for (const file of graph.keys()) if (!info.has(file)) connect(file);
+
+// The map must name files that exist.
+const map = readFileSync(join(root, "docs/architecture.md"), "utf8");
+for (const [file] of map.matchAll(/src\/[\w/.-]*\w/g)) {
+  try {
+    readdirSync(join(root, dirname(file)));
+    if (file.endsWith(".ts") && !files.includes(file)) {
+      problems.push(`docs/architecture.md names ${file}, which does not exist`);
+    }
+  } catch {
+    problems.push(`docs/architecture.md names ${file}, which does not exist`);
+  }
+}
 
 for (const problem of problems) console.error(`check_structure: ${problem}`);
 console.log(

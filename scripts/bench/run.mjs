@@ -279,7 +279,12 @@ for (const c of [50, 1]) {
       2.5,
     );
   }
-  for (const [runtime, name] of [["node", "Node"], ["deno", "Deno"], ["bun", "Bun"]]) {
+  for (
+    const [runtime, name] of [["node", "Node"], ["deno", "Deno"], [
+      "bun",
+      "Bun",
+    ]]
+  ) {
     target(
       `${name} session realistic / session.get().json(), C=${c}`,
       ratio(

@@ -240,5 +240,4 @@ export class Exchange
       total: end - this.#created,
     };
   }
-
 }

@@ -55,3 +55,14 @@ export function describeCause(error: unknown): string {
   }
   return redact(message || String(error)).replace(/\/\/[^/\s@]*@/g, "//");
 }
+
+/**
+ * A status HTTP does not have (undici and Bun pass 600-999 on; Bun even
+ * 0): the server is broken.
+ */
+export function badStatus(request: RequestInfo, status: number): NetworkError {
+  return new NetworkError(
+    `Request failed as the server answered with status ${status}, which is outside 100-599`,
+    { request },
+  );
+}

@@ -44,6 +44,7 @@ import { defaultAdapter } from "../adapters/default.ts";
 import type { SessionConfig } from "../_config.ts";
 import { CookieAttacher, type CookieJar } from "../cookies.ts";
 import { NetworkError, SessionClosedError } from "../errors.ts";
+import { badStatus } from "./failure.ts";
 import { channelsListened, type Emit, makeEmitter } from "../events.ts";
 import type { HeaderRecord } from "../headers.ts";
 import { Limiter } from "../limiter.ts";
@@ -313,7 +314,12 @@ export class Pipeline {
   ): SessionResponse | Promise<SessionResponse> {
     exchange.responded(raw);
     const status = raw.status;
-    if (status < 100 || status > 599) return badStatus(exchange, raw);
+    if (status < 100 || status > 599) {
+      const error = badStatus(hop.info, status);
+      exchange.mapError(error);
+      raw.dump().catch(() => {});
+      throw error;
+    }
     this.#cookies?.store(setCookies(raw), hop.target.url);
     const plan = exchange.call.plan;
     if (isRedirect(status) && plan.redirects.mode !== "manual") {
@@ -587,19 +593,4 @@ function setCookies(raw: AdapterResponse): string[] {
   return raw.getSetCookie !== undefined
     ? raw.getSetCookie()
     : raw.headers.getSetCookie();
-}
-
-/**
- * A status HTTP does not have (undici and Bun pass 600-999 on; Bun even 0):
- * the server is broken, the exchange fails with a NetworkError that says
- * so, and its connection is freed (closed if the body is slow).
- */
-function badStatus(exchange: Exchange, raw: AdapterResponse): never {
-  const error = new NetworkError(
-    `Request failed as the server answered with status ${raw.status}, which is outside 100-599`,
-    { request: exchange.hop.info },
-  );
-  exchange.mapError(error);
-  raw.dump().catch(() => {});
-  throw error;
 }
