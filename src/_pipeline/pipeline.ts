@@ -448,48 +448,30 @@ export class Pipeline {
   ): Promise<SessionResponse> {
     this.inFlight.enter(call);
     try {
-      return await this.#waitAndRetry(
-        call,
-        attempt,
-        response,
+      const wait = await askShouldRetry(call, attempt, response, error, delay);
+      if (wait === undefined) return this.#deliver(call, response, error);
+      if (response !== undefined) await response.dump();
+      const { info } = call.plan;
+      call.emit?.({
+        type: "retry",
+        method: info.method,
+        url: info.url,
+        attempt: attempt + 1,
+        reason: response !== undefined ? "status" : "error",
+        delay: wait,
+        status: response?.status,
         error,
-        delay,
-        intent,
-      );
+      });
+      try {
+        await sleep(wait, call);
+      } catch (abort) {
+        call.handOver();
+        throw call.mapError(abort);
+      }
+      return await this.#attempt(call, attempt + 1, intent);
     } finally {
       this.inFlight.leave(call);
     }
-  }
-
-  async #waitAndRetry(
-    call: Call,
-    attempt: number,
-    response: SessionResponse | undefined,
-    error: unknown,
-    delay: number,
-    intent: ReadIntent,
-  ): Promise<SessionResponse> {
-    const wait = await askShouldRetry(call, attempt, response, error, delay);
-    if (wait === undefined) return this.#deliver(call, response, error);
-    if (response !== undefined) await response.dump();
-    const { info } = call.plan;
-    call.emit?.({
-      type: "retry",
-      method: info.method,
-      url: info.url,
-      attempt: attempt + 1,
-      reason: response !== undefined ? "status" : "error",
-      delay: wait,
-      status: response?.status,
-      error,
-    });
-    try {
-      await sleep(wait, call);
-    } catch (abort) {
-      call.handOver();
-      throw call.mapError(abort);
-    }
-    return this.#attempt(call, attempt + 1, intent);
   }
 
   /**
