@@ -45,6 +45,42 @@ const approaches = {
       close: () => dispatcher.close(),
     };
   },
+  // The session's own transport on Node driven directly: one undici Client
+  // (one connection) per concurrent request, as NodeAdapter keeps them.
+  async "undici Clients"() {
+    const { Client } = await import("undici");
+    const clients = [];
+    return {
+      async one(worker) {
+        const client = clients[worker] ??= new Client(origin, {
+          pipelining: 1,
+          keepAliveTimeout: 4_000,
+        });
+        const res = await client.request({ path, method: "GET" });
+        check(res.statusCode, await res.body.json());
+      },
+      close: () => Promise.all(clients.map((client) => client.close())),
+    };
+  },
+  async "undici Clients + session headers"() {
+    const { Client } = await import("undici");
+    const clients = [];
+    const headers = {
+      "user-agent": "x-sessions/0.1.0",
+      "accept-encoding": "gzip, deflate, br, zstd",
+    };
+    return {
+      async one(worker) {
+        const client = clients[worker] ??= new Client(origin, {
+          pipelining: 1,
+          keepAliveTimeout: 4_000,
+        });
+        const res = await client.request({ path, method: "GET", headers });
+        check(res.statusCode, await res.body.json());
+      },
+      close: () => Promise.all(clients.map((client) => client.close())),
+    };
+  },
   async "undici.fetch"() {
     const { Agent, fetch } = await import("undici");
     const dispatcher = new Agent({ connections: 50 });
@@ -199,11 +235,11 @@ const client = await setup();
 
 async function drive(total, latencies) {
   let next = 0;
-  async function worker() {
+  async function worker(_, index) {
     while (next < total) {
       const i = next++;
       const start = performance.now();
-      await client.one();
+      await client.one(index);
       if (latencies) latencies[i] = performance.now() - start;
     }
   }

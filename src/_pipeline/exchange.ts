@@ -139,14 +139,25 @@ export class Exchange
     );
   }
 
+  /** Set by adapters that abort the request themselves (see AdapterRequest). */
+  abortTransport: ((reason: unknown) => void) | undefined = undefined;
+
   /** The call was aborted. */
   onAbort(error: unknown): void {
-    if (this.state === "unread" && this.raw !== undefined) {
-      // Nobody started reading: the request is over, so free its
-      // connection now (fetch-based runtimes would otherwise hold it).
+    const unread = this.state === "unread" && this.raw !== undefined;
+    if (unread) {
+      // Nobody started reading: the request is over; reading it later
+      // gives this error.
       this.discarded = this.mapError(error);
       this.startReading();
-      this.raw.dump().catch(() => {}).then(() => this.finish());
+    }
+    const abort = this.abortTransport;
+    if (abort !== undefined) {
+      abort(error);
+    } else if (unread) {
+      // Free the connection now (fetch-based runtimes would otherwise
+      // hold it; their signal has aborted the rest).
+      this.raw!.dump().catch(() => {}).then(() => this.finish());
     }
   }
 

@@ -72,6 +72,14 @@ export interface AdapterRequest {
    */
   readonly onDone: (error?: unknown) => void;
   /**
+   * Set by an adapter that can abort the request itself more cheaply than
+   * by watching `signal` or `abortSource` (undici's adapter closes the
+   * request's connection): the session calls it, once, with the reason
+   * (a timeout, the user's signal, `destroy()`, or `close()` discarding a
+   * body nobody reads).
+   */
+  abortTransport?: (reason: unknown) => void;
+  /**
    * Milliseconds the session allows to open a connection (`0`: no limit).
    * The session enforces it; an adapter may use it as a backstop for its
    * own connect timer, failing with `code` `"UND_ERR_CONNECT_TIMEOUT"` as

@@ -6,7 +6,6 @@
  */
 import type { Client, Dispatcher, ProxyAgent } from "undici";
 import type {
-  AbortSource,
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
@@ -133,6 +132,10 @@ export class NodeAdapter implements PoolAdapter {
       this.#origins.set(request.origin, pool);
     }
     let client = pool.free.pop();
+    while (client !== undefined && (client.destroyed || client.closed)) {
+      pool.all.delete(client);
+      client = pool.free.pop();
+    }
     if (client === undefined) {
       client = this.#connect(undici, request);
       pool.all.add(client);
@@ -150,10 +153,13 @@ export class NodeAdapter implements PoolAdapter {
         owner.free.push(used);
       }
     };
-    return used.request(requestOptions(request)).then(
-      (data) => new UndiciResponse(data, request, release),
+    // The client serves this request alone: a request aborted while its
+    // connection is being made closes that connection.
+    const cancel = (reason: unknown) => {
+      used.destroy(reason as Error).catch(() => {});
+    };
+    return dispatch(used, request, release, undefined, cancel).catch(
       (error) => {
-        release();
         throw markClosed(error);
       },
     );
@@ -174,14 +180,6 @@ export class NodeAdapter implements PoolAdapter {
       ...(this.#socketPath && { socketPath: this.#socketPath }),
       ...options.clientOptions,
     });
-    // undici rejects an aborted request only once its connection is up
-    // (or its own connect timer fires): destroy a connection still being
-    // made, so an abort or a timeout fails the request at once.
-    const source = (request.abortSource ?? request.signal) as AbortSource;
-    const onAbort = () => {
-      client.destroy(source.reason as Error).catch(() => {});
-    };
-    source.addEventListener("abort", onAbort);
     // Both listeners go once either fires: a listener left on the client
     // would keep this request (and its session) reachable.
     const onConnect = () => {
@@ -189,7 +187,6 @@ export class NodeAdapter implements PoolAdapter {
       request.onConnect?.();
     };
     const forget = () => {
-      source.removeEventListener("abort", onAbort);
       client.off("connect", onConnect);
       client.off("connectionError", forget);
     };
@@ -223,9 +220,8 @@ export class NodeAdapter implements PoolAdapter {
       this.#proxies.set(key, agent);
     }
     request.onConnect?.();
-    return agent.request({ ...requestOptions(request), origin: request.origin })
-      .then(
-        (data): AdapterResponse => new UndiciResponse(data, request, () => {}),
+    return dispatch(agent, request, () => {}, request.origin)
+      .catch(
         (error) => {
           // undici fails a request the proxy refused with 407: answer it as
           // the proxy did, as Deno and Bun do (for http targets; a refused
@@ -261,7 +257,9 @@ export class NodeAdapter implements PoolAdapter {
     this.#closed = true;
     const clients = this.#take();
     await Promise.all([
-      ...clients.map((client) => client.closed ? undefined : client.close()),
+      ...clients.map((client) =>
+        client.closed || client.destroyed ? undefined : client.close()
+      ),
       ...this.#takeProxies().map((agent) => agent.close()),
     ]);
   }
@@ -300,19 +298,40 @@ export class NodeAdapter implements PoolAdapter {
   }
 }
 
-/** undici's request options for `request`. */
-function requestOptions(request: AdapterRequest): Dispatcher.RequestOptions {
-  return {
-    path: request.path,
-    method: request.method as Dispatcher.HttpMethod,
-    headers: withEncoding(request.headers),
-    body: request.body as Dispatcher.DispatchOptions["body"],
-    signal: (request.abortSource ?? request.signal) as AbortSignal,
-    // The session times headers, and the response times body gaps, itself:
-    // undici's timers tick every half second.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  };
+/**
+ * Send `request` on `dispatcher` (a Client, or a ProxyAgent given the
+ * origin); resolves once the response headers arrived.
+ */
+function dispatch(
+  dispatcher: Dispatcher,
+  request: AdapterRequest,
+  release: () => void,
+  origin?: string,
+  cancel?: (reason: unknown) => void,
+): Promise<AdapterResponse> {
+  return new Promise((resolve, reject) => {
+    const response = new UndiciResponse(
+      request,
+      release,
+      [resolve, reject],
+      cancel,
+    );
+    request.abortTransport = (reason) => response.abort(reason);
+    dispatcher.dispatch(
+      {
+        origin,
+        path: request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: withEncoding(request.headers),
+        body: request.body as Dispatcher.DispatchOptions["body"],
+        // The session times headers, and the response times body gaps,
+        // itself: undici's timers tick every half second.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      response as unknown as Dispatcher.DispatchHandler,
+    );
+  });
 }
 
 // Like fetch, ask for compressed bodies (and decode them) unless the
