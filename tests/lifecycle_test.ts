@@ -97,3 +97,48 @@ test("SessionResponse.dump() drains a small rest but never waits on a slow one",
   await session.get("small").text();
   assert.equal(server.accepted, 1, "one connection for both");
 });
+
+test("Session: a large body read slowly arrives whole, and holds the server back", async () => {
+  const size = 32 * 1024 * 1024;
+  const chunk = new Uint8Array(64 * 1024).map((_, i) => i % 251);
+  let heldBack = 0;
+  await using server = await startServer({
+    routes: {
+      "/large": (_req, res) => {
+        res.writeHead(200, { "content-length": String(size) });
+        let sent = 0;
+        const more = () => {
+          while (sent < size) {
+            sent += chunk.byteLength;
+            if (!res.write(chunk)) {
+              heldBack++;
+              return void res.once("drain", more);
+            }
+          }
+          res.end();
+        };
+        more();
+      },
+    },
+  });
+  await using session = new Session({ baseUrl: server.url });
+  const response = await session.get("large");
+  await delay(300); // nobody reads: the socket must pause
+  const reader = response.body!.getReader();
+  let received = 0;
+  let checksum = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    // One byte in every 4 KiB of the body, wherever the chunks split it.
+    const first = (4096 - received % 4096) % 4096;
+    for (let i = first; i < value.byteLength; i += 4096) checksum += value[i];
+    received += value.byteLength;
+  }
+  assert.equal(received, size);
+  let expected = 0;
+  for (let i = 0; i < size; i += 4096) expected += (i % (64 * 1024)) % 251;
+  assert.equal(checksum, expected, "the bytes arrived in order");
+  assert.ok(heldBack > 0, "the server was held back while nobody read");
+  assert.equal(session.pending, 0);
+});

@@ -1,8 +1,7 @@
-// Compressed bodies on Node: what undici's request() hands over as it
-// came, decoded with node:zlib as fetch would (gzip, deflate in both forms,
-// br, and zstd where Node has it).
-import type { Readable, Transform } from "node:stream";
-import { concat } from "./_fetch_response.ts";
+// Compressed bodies on Node: what undici hands over as it came, decoded
+// with node:zlib as fetch would (gzip, deflate in both forms, br, and zstd
+// where Node has it).
+import type { Transform } from "node:stream";
 
 export type Zlib = typeof import("node:zlib") & {
   // Node 22.15+ and 23.8+.
@@ -13,7 +12,7 @@ const builtin = (globalThis as {
   process?: { getBuiltinModule?: (name: string) => unknown };
 }).process?.getBuiltinModule;
 const zlib = builtin?.("node:zlib") as Zlib | undefined;
-export const streams = builtin?.("node:stream") as Streams | undefined;
+const streams = builtin?.("node:stream") as Streams | undefined;
 export const ACCEPT_ENCODING = typeof zlib?.createZstdDecompress === "function"
   ? "gzip, deflate, br, zstd"
   : "gzip, deflate, br";
@@ -62,14 +61,4 @@ function inflater(zlib: Zlib): Transform {
       inner.end();
     },
   });
-}
-
-export async function collect(stream: Readable): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk as Uint8Array);
-    size += (chunk as Uint8Array).byteLength;
-  }
-  return concat(chunks, size);
 }

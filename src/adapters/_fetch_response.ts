@@ -54,7 +54,7 @@ function discardedError(): TypeError {
  * `reader.read()`, failing with undici's body timeout code when no chunk
  * comes within `idle` ms (0: no limit). The body is cancelled then.
  */
-export function idleRead(
+function idleRead(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   idle: number,
 ): Promise<ReadableStreamReadResult<Uint8Array>> {
