@@ -36,6 +36,14 @@ export interface ReadIntent {
 
 const NONE: readonly string[] = Object.freeze([]);
 
+// The body readers of the adapter's response, one function each.
+const READ_TEXT = (raw: AdapterResponse) => raw.text();
+const READ_JSON = (raw: AdapterResponse) => raw.json();
+const READ_BYTES = (raw: AdapterResponse) => raw.bytes();
+const READ_ARRAY_BUFFER = (raw: AdapterResponse) => raw.arrayBuffer();
+const READ_BLOB = (raw: AdapterResponse) => raw.blob();
+const READ_NOTHING = (raw: AdapterResponse) => raw.dump();
+
 /** Record the URLs a response was redirected through (the session's). */
 export let setRedirects: (
   response: SessionResponse,
@@ -297,7 +305,7 @@ export class SessionResponse implements AsyncDisposable {
    * @throws {TimeoutError | NetworkError} when reading fails.
    */
   text(): Promise<string> {
-    return this.#read(() => this.#raw.text());
+    return this.#read(READ_TEXT);
   }
 
   /**
@@ -320,18 +328,9 @@ export class SessionResponse implements AsyncDisposable {
    */
   json<T = unknown>(): Promise<T> {
     if (hasNoBody(this.request.method, this.status)) {
-      return this.#read(() => this.#raw.dump()) as Promise<T>;
+      return this.#read(READ_NOTHING) as Promise<T>;
     }
-    return this.#read(() =>
-      this.#raw.json().catch((error) => {
-        if (!(error instanceof SyntaxError)) throw error;
-        const { method, url } = this.request;
-        throw new SyntaxError(
-          `Cannot parse the body of ${method} ${url} as JSON: ${error.message}`,
-          { cause: error },
-        );
-      })
-    ) as Promise<T>;
+    return this.#read(READ_JSON) as Promise<T>;
   }
 
   /**
@@ -348,7 +347,7 @@ export class SessionResponse implements AsyncDisposable {
    * @returns The body bytes.
    */
   bytes(): Promise<Uint8Array> {
-    return this.#read(() => this.#raw.bytes());
+    return this.#read(READ_BYTES);
   }
 
   /**
@@ -365,7 +364,7 @@ export class SessionResponse implements AsyncDisposable {
    * @returns The body as an ArrayBuffer.
    */
   arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#read(() => this.#raw.arrayBuffer());
+    return this.#read(READ_ARRAY_BUFFER);
   }
 
   /**
@@ -382,7 +381,7 @@ export class SessionResponse implements AsyncDisposable {
    * @returns The body as a Blob.
    */
   blob(): Promise<Blob> {
-    return this.#read(() => this.#raw.blob());
+    return this.#read(READ_BLOB);
   }
 
   /**
@@ -473,18 +472,32 @@ export class SessionResponse implements AsyncDisposable {
     );
   }
 
-  #read<T>(read: () => Promise<T>): Promise<T> {
+  // One reaction per read, for the errors: the runtime's become the
+  // session's, and invalid JSON a SyntaxError naming the request.
+  #read<T>(read: (raw: AdapterResponse) => Promise<T>): Promise<T> {
     try {
       this.#check();
     } catch (error) {
       return Promise.reject(error);
     }
-    const owner = this.#owner;
-    if (owner === undefined) return read();
-    return read().catch((error) => {
-      throw error instanceof SyntaxError ? error : owner.mapError(error);
+    return read(this.#raw).then(undefined, (error) => {
+      throw this.#failure(error, read === READ_JSON);
     });
   }
+
+  #failure(error: unknown, json: boolean): unknown {
+    if (error instanceof SyntaxError) {
+      if (!json) return error;
+      const { method, url } = this.request;
+      return new SyntaxError(
+        `Cannot parse the body of ${method} ${url} as JSON: ${error.message}`,
+        { cause: error },
+      );
+    }
+    const owner = this.#owner;
+    return owner === undefined ? error : owner.mapError(error);
+  }
+
 }
 
 /**
