@@ -497,7 +497,6 @@ export class SessionResponse implements AsyncDisposable {
     const owner = this.#owner;
     return owner === undefined ? error : owner.mapError(error);
   }
-
 }
 
 /**

@@ -850,3 +850,70 @@ if (runtime === "deno") {
     { sanitize: false },
   );
 }
+
+test("Session.fetch(): the Response can be served on, body and headers (Deno.serve, Bun.serve, node:http)", async () => {
+  await using upstream = await startServer({
+    routes: {
+      "/data": {
+        headers: { "x-upstream": "1", "content-type": "text/plain" },
+        bodySize: 100_000,
+      },
+    },
+  });
+  await using session = new Session({ baseUrl: upstream.url });
+  const handle = (): Promise<Response> => session.fetch("data");
+  const globals = globalThis as unknown as {
+    Deno?: {
+      serve(
+        options: { port: number; hostname: string; onListen(): void },
+        handler: () => Promise<Response>,
+      ): { addr: { port: number }; shutdown(): Promise<void> };
+    };
+    Bun?: {
+      serve(options: {
+        port: number;
+        hostname: string;
+        fetch: () => Promise<Response>;
+      }): { port: number; stop(force: boolean): Promise<void> };
+    };
+  };
+  let url: string;
+  let stop: () => Promise<void>;
+  if (globals.Deno) {
+    const server = globals.Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen() {} },
+      handle,
+    );
+    url = `http://127.0.0.1:${server.addr.port}/`;
+    stop = () => server.shutdown();
+  } else if (globals.Bun) {
+    const server = globals.Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: handle,
+    });
+    url = `http://127.0.0.1:${server.port}/`;
+    stop = () => server.stop(true);
+  } else {
+    const { createServer } = await import("node:http");
+    const { Readable } = await import("node:stream");
+    const server = createServer(async (_req, res) => {
+      const response = await handle();
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      Readable.fromWeb(response.body as never).pipe(res);
+    });
+    await new Promise<void>((resolve) =>
+      server.listen(0, "127.0.0.1", () => resolve())
+    );
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    stop = () => new Promise((resolve) => server.close(() => resolve()));
+  }
+  try {
+    const proxied = await fetch(url);
+    assert.equal(proxied.headers.get("x-upstream"), "1");
+    assert.equal((await proxied.text()).length, 100_000);
+  } finally {
+    await stop();
+  }
+  await waitFor(() => session.pending === 0);
+});

@@ -1,5 +1,6 @@
 import type { AdapterResponse } from "./adapter.ts";
 import { hasNoBody } from "../_http.ts";
+import { WebResponse } from "./_web_response.ts";
 
 /**
  * How much of an unread body `dump()` drains to keep its connection: at
@@ -99,6 +100,9 @@ export class FetchResponse implements AdapterResponse {
   #onDone: ((error?: unknown) => void) | undefined;
   #idle: number;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  // The body went to stream() / to a whole-body reader.
+  #streamed = false;
+  #taken = false;
   #discarded = false;
 
   /**
@@ -149,6 +153,7 @@ export class FetchResponse implements AdapterResponse {
   }
 
   #read<T>(promise: Promise<T>): Promise<T> {
+    this.#taken = true;
     return promise.then((value) => {
       this.#done();
       return value;
@@ -232,24 +237,27 @@ export class FetchResponse implements AdapterResponse {
     return this.#stream(undefined, mapError);
   }
 
+  // The body as a stream that tells when it is read, ends or fails. The
+  // runtime's body is locked only at the first pull: a WebResponse over
+  // this stream reads the runtime's body directly instead, when it can.
   #stream(
     onRead: (() => void) | undefined,
     mapError: ErrorMapper | undefined,
   ): ReadableStream<Uint8Array> | null {
     const body = this.#response.body;
     if (body === null) return null;
-    const reader = body.getReader();
-    this.#reader = reader;
+    this.#streamed = true;
     let started = false;
     const start = () => {
       if (!started) {
         started = true;
         onRead?.();
       }
+      return this.#reader ??= body.getReader();
     };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        start();
+        const reader = start();
         if (this.#discarded) {
           controller.error(discardedError());
           return;
@@ -270,9 +278,8 @@ export class FetchResponse implements AdapterResponse {
         }
       },
       cancel: async (reason) => {
-        start();
         try {
-          await reader.cancel(reason);
+          await start().cancel(reason);
         } finally {
           this.#done();
         }
@@ -280,16 +287,21 @@ export class FetchResponse implements AdapterResponse {
     }, { highWaterMark: 0 });
   }
 
+  /** `true` once anything read from the body, through any reader. */
+  get disturbed(): boolean {
+    return this.#taken || this.#reader !== undefined;
+  }
+
   async dump(): Promise<void> {
     if (this.#onDone === undefined) return;
     const body = this.#response.body;
     if (body === null) return this.#done();
-    if (this.#reader !== undefined) {
+    if (this.#streamed && !this.#taken) {
       // stream() handed the body out and nobody finished it: stop it; a
       // reader still waiting gets an error, not a short body.
       this.#discarded = true;
       try {
-        await this.#reader.cancel();
+        await (this.#reader ?? body).cancel();
       } catch {
         // Discarded either way.
       }
@@ -314,13 +326,11 @@ export class FetchResponse implements AdapterResponse {
   }
 
   toResponse(onRead?: () => void, mapError?: ErrorMapper): Response {
-    const body = this.#stream(onRead, mapError);
-    const response = new Response(body, {
-      status: this.status,
-      statusText: this.statusText,
-      headers: this.headers,
-    });
-    Object.defineProperty(response, "url", { value: this.url });
-    return response;
+    return new WebResponse(
+      this,
+      this.#stream(onRead, mapError),
+      onRead,
+      mapError,
+    );
   }
 }
