@@ -39,6 +39,16 @@ function dripping(gap: number, count = Infinity): RouteHandler {
   };
 }
 
+test("Lifecycle: a response dropped unread frees its connection and its slot when garbage-collected", async () => {
+  await using server = await startServer({
+    routes: { "/endless": dripping(200) },
+  });
+  const outcome = await runLifecycleFixture("dropped", `${server.url}/endless`);
+  assert.match(outcome.stdout, /dropped session\.get\(\): freed/);
+  assert.match(outcome.stdout, /dropped session\.fetch\(\): freed/);
+  await waitFor(() => server.open === 0, { message: "endless bodies closed" });
+});
+
 async function elapsed(promise: Promise<unknown>): Promise<number> {
   const start = performance.now();
   await promise;

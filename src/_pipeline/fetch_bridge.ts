@@ -3,26 +3,44 @@
 import { NetworkError } from "../errors.ts";
 import { type HeadersInput, mergeHeaders } from "../headers.ts";
 import type { RequestOptions } from "../options.ts";
-import { rawOf, type ReadIntent, toWebResponse } from "../response.ts";
+import {
+  rawOf,
+  type ReadIntent,
+  type SessionResponse,
+  toWebResponse,
+} from "../response.ts";
 import { describeCause } from "./failure.ts";
 import type { Pipeline } from "./pipeline.ts";
 
-// session.fetch() watches the Response it returns instead.
-const FETCH: ReadIntent = Object.freeze({ shortcut: true });
+// session.fetch() watches the Response it returns instead, and never
+// raises for a status.
+const FETCH: ReadIntent = Object.freeze({ shortcut: true, fetch: true });
 
 /** `fetch(input, init)` through `pipeline`. */
-export async function fetchThrough(
+export function fetchThrough(
   pipeline: Pipeline,
   input: string | URL | Request,
   init: RequestInit | undefined,
 ): Promise<Response> {
   if (init !== undefined && init !== null && typeof init !== "object") {
-    throw new TypeError(
-      `Cannot send request as fetch()'s init must be an object: received ${typeof init}`,
+    return Promise.reject(
+      new TypeError(
+        `Cannot send request as fetch()'s init must be an object: received ${typeof init}`,
+      ),
     );
   }
-  const [method, url, options] = toRequest(input, init ?? undefined);
-  const response = await pipeline.send(method, url, options, FETCH);
+  let sent: Promise<SessionResponse>;
+  if ((init === undefined || init === null) && !(input instanceof Request)) {
+    sent = pipeline.send("GET", input, undefined, FETCH);
+  } else {
+    const [method, url, options] = toRequest(input, init ?? undefined);
+    sent = pipeline.send(method, url, options, FETCH);
+  }
+  return sent.then(toFetchResponse);
+}
+
+/** The session's response as a WHATWG `Response`. */
+function toFetchResponse(response: SessionResponse): Response | Promise<never> {
   try {
     const native = toWebResponse(response);
     if (response.redirected) {
@@ -31,11 +49,12 @@ export async function fetchThrough(
     return native;
   } catch (error) {
     // A status WHATWG Response cannot represent (100-199).
-    await rawOf(response).dump();
-    throw new NetworkError(
-      `Cannot represent the response as a Response (${describeCause(error)})`,
-      { request: response.request, cause: error },
-    );
+    return rawOf(response).dump().then(() => {
+      throw new NetworkError(
+        `Cannot represent the response as a Response (${describeCause(error)})`,
+        { request: response.request, cause: error },
+      );
+    });
   }
 }
 
@@ -60,8 +79,7 @@ function toRequest(
     if (body === undefined && input.body !== null) body = input.body;
     signal ??= input.signal;
   }
-  // fetch never throws for a status.
-  const options: RequestOptions = { raiseForStatus: false };
+  const options: RequestOptions = {};
   if (headers !== undefined) options.headers = headers;
   if (body !== undefined && body !== null) options.body = body;
   if (signal) options.signal = signal;

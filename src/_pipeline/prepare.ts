@@ -37,7 +37,7 @@ export interface CallPlan extends Hop {
   readonly signal: AbortSignal | undefined;
   readonly timeouts: Timeouts;
   readonly priority: number;
-  readonly raise: boolean | StatusPredicate;
+  raise: boolean | StatusPredicate;
   readonly retry: RetryPolicy;
   readonly redirects: RedirectPolicy;
   readonly bodyOptions: BodyOptions;

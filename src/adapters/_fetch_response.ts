@@ -104,6 +104,8 @@ export class FetchResponse implements AdapterResponse {
   #streamed = false;
   #taken = false;
   #discarded = false;
+  // No body, from the method and status (the runtime's body is not touched).
+  #empty: boolean;
 
   /**
    * `method` lets the constructor tell a null body from the status alone:
@@ -123,13 +125,10 @@ export class FetchResponse implements AdapterResponse {
     this.status = response.status;
     this.#url = url;
     this.#onDone = onDone;
-    if (
-      method === undefined
-        ? response.body === null
-        : hasNoBody(method, this.status)
-    ) {
-      this.#done();
-    }
+    this.#empty = method === undefined
+      ? response.body === null
+      : hasNoBody(method, this.status);
+    if (this.#empty) this.#done();
   }
 
   get statusText(): string {
@@ -244,8 +243,7 @@ export class FetchResponse implements AdapterResponse {
     onRead: (() => void) | undefined,
     mapError: ErrorMapper | undefined,
   ): ReadableStream<Uint8Array> | null {
-    const body = this.#response.body;
-    if (body === null) return null;
+    if (this.#empty) return null;
     this.#streamed = true;
     let started = false;
     const start = () => {
@@ -253,7 +251,7 @@ export class FetchResponse implements AdapterResponse {
         started = true;
         onRead?.();
       }
-      return this.#reader ??= body.getReader();
+      return this.#reader ??= this.#bodyReader();
     };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
@@ -285,6 +283,15 @@ export class FetchResponse implements AdapterResponse {
         }
       },
     }, { highWaterMark: 0 });
+  }
+
+  // A reader of the runtime's body; an empty one when the runtime has none
+  // (a 200 without a body, on some runtimes).
+  #bodyReader(): ReadableStreamDefaultReader<Uint8Array> {
+    const body = this.#response.body ?? new ReadableStream<Uint8Array>({
+      start: (controller) => controller.close(),
+    });
+    return body.getReader();
   }
 
   /** `true` once anything read from the body, through any reader. */
