@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { AbortSource } from "./adapters/adapter.ts";
 import { QueueFullError } from "./errors.ts";
 import { checkBoolean, checkCount, checkObject } from "./_checks.ts";
 
@@ -57,15 +58,81 @@ export interface Permit extends Disposable {
   release(): void;
 }
 
-interface Waiter {
-  origin: string;
-  priority: number;
-  seq: number;
-  resolve: (permit: Permit) => void;
-  reject: (error: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/**
+ * A request waiting in a {@linkcode Limiter}'s queue. `acquire()` queues a
+ * waiter of its own; a session queues its call itself (see `enqueue`), so
+ * a queued request costs no promise of its own.
+ */
+export interface QueueEntry {
+  readonly origin: string;
+  readonly priority: number;
+  /** Set by the limiter once the entry left the queue. */
+  gone: boolean;
+  /** It got a permit. */
+  admit(permit: Permit): void;
+  /** The limiter gave up on it (`rejectAll()`). */
+  refuse(reason: unknown): void;
 }
+
+// What acquire() queues. One aborted while queued stays in the queue,
+// marked `gone`, until a drain passes it: finding it there would cost a
+// scan of a queue that may hold 100,000.
+class Waiter implements QueueEntry {
+  readonly origin: string;
+  readonly priority: number;
+  gone = false;
+  readonly #resolve: (permit: Permit) => void;
+  readonly #reject: (error: unknown) => void;
+  #signal: AbortSource | undefined;
+  #onAbort: (() => void) | undefined;
+
+  constructor(
+    origin: string,
+    priority: number,
+    resolve: (permit: Permit) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.origin = origin;
+    this.priority = priority;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** Reject with the signal's reason when it aborts (after `leave`). */
+  follow(signal: AbortSource, leave: () => void): void {
+    this.#signal = signal;
+    this.#onAbort = () => {
+      leave();
+      this.#reject(signal.reason);
+    };
+    signal.addEventListener("abort", this.#onAbort);
+  }
+
+  admit(permit: Permit): void {
+    this.#unfollow();
+    this.#resolve(permit);
+  }
+
+  refuse(reason: unknown): void {
+    this.#unfollow();
+    this.#reject(reason);
+  }
+
+  #unfollow(): void {
+    if (this.#onAbort) {
+      this.#signal!.removeEventListener("abort", this.#onAbort);
+    }
+  }
+}
+
+/**
+ * Queue `entry` (a session's call) without a promise; `false` when the
+ * queue is at `maxQueue`. When its turn comes, `entry.admit()` gets the
+ * permit.
+ */
+export let enqueue: (limiter: Limiter, entry: QueueEntry) => boolean;
+/** Take `entry` out of the queue (it was aborted). Idempotent. */
+export let withdraw: (limiter: Limiter, entry: QueueEntry) => void;
 
 /** The limits of a session, checked: see {@linkcode parseLimits}. */
 export interface Limits {
@@ -142,8 +209,9 @@ export class Limiter {
   #deferHandoff: boolean;
   #active = 0;
   #perHost = new Map<string, number>();
-  #queue: Waiter[] = [];
-  #seq = 0;
+  #queue: QueueEntry[] = [];
+  // Waiters in #queue not gone.
+  #waiting = 0;
   #scheduled = false;
 
   /**
@@ -188,7 +256,7 @@ export class Limiter {
    * ```
    */
   get queued(): number {
-    return this.#queue.length;
+    return this.#waiting;
   }
 
   /**
@@ -235,33 +303,18 @@ export class Limiter {
    */
   acquire(
     origin: string,
-    options: { priority?: number; signal?: AbortSignal } = {},
+    options: { priority?: number; signal?: AbortSignal | AbortSource } = {},
   ): Promise<Permit> {
     const permit = this.tryAcquire(origin);
     if (permit) return Promise.resolve(permit);
-    if (this.#queue.length >= this.#maxQueue) {
+    if (this.#waiting >= this.#maxQueue) {
       return Promise.reject(new QueueFullError(this.#maxQueue));
     }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Permit>((resolve, reject) => {
-      const waiter: Waiter = {
-        origin,
-        priority: options.priority ?? 0,
-        seq: this.#seq++,
-        resolve,
-        reject,
-        signal,
-        onAbort: undefined,
-      };
-      if (signal) {
-        waiter.onAbort = () => {
-          const index = this.#queue.indexOf(waiter);
-          if (index !== -1) this.#queue.splice(index, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
+      const waiter = new Waiter(origin, options.priority ?? 0, resolve, reject);
+      if (signal) waiter.follow(signal, () => this.#withdraw(waiter));
       this.#insert(waiter);
     });
   }
@@ -278,14 +331,36 @@ export class Limiter {
    * @param reason The rejection reason.
    */
   rejectAll(reason: unknown): void {
-    const waiters = this.#queue;
+    const entries = this.#queue;
     this.#queue = [];
-    for (const waiter of waiters) {
-      if (waiter.onAbort) {
-        waiter.signal?.removeEventListener("abort", waiter.onAbort);
-      }
-      waiter.reject(reason);
+    this.#waiting = 0;
+    for (const entry of entries) {
+      if (entry.gone) continue;
+      entry.gone = true;
+      entry.refuse(reason);
     }
+  }
+
+  // An entry leaves the queue before its turn (aborted). Idempotent.
+  #withdraw(entry: QueueEntry): void {
+    if (entry.gone) return;
+    entry.gone = true;
+    this.#waiting--;
+    // Drop aborted entries once they are most of a long queue, so a queue
+    // whose head never moves cannot grow with them.
+    const queue = this.#queue;
+    if (queue.length > 64 && this.#waiting * 2 < queue.length) {
+      this.#queue = queue.filter((waiting) => !waiting.gone);
+    }
+  }
+
+  static {
+    enqueue = (limiter, entry) => {
+      if (limiter.#waiting >= limiter.#maxQueue) return false;
+      limiter.#insert(entry);
+      return true;
+    };
+    withdraw = (limiter, entry) => limiter.#withdraw(entry);
   }
 
   // Given to each permit: gives its slot back.
@@ -296,7 +371,11 @@ export class Limiter {
       if (count === 0) this.#perHost.delete(origin);
       else this.#perHost.set(origin, count);
     }
-    if (this.#queue.length === 0) return;
+    if (this.#waiting === 0) {
+      // Only aborted waiters left, if any.
+      if (this.#queue.length > 0) this.#queue = [];
+      return;
+    }
     if (this.#deferHandoff) {
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -327,7 +406,7 @@ export class Limiter {
     return new HeldPermit(this.#release, origin);
   }
 
-  #insert(waiter: Waiter): void {
+  #insert(waiter: QueueEntry): void {
     const queue = this.#queue;
     // Binary search: after every waiter with priority >= this one's.
     let low = 0;
@@ -337,23 +416,35 @@ export class Limiter {
       if (queue[mid].priority >= waiter.priority) low = mid + 1;
       else high = mid;
     }
-    queue.splice(low, 0, waiter);
+    if (low === queue.length) queue.push(waiter);
+    else queue.splice(low, 0, waiter);
+    this.#waiting++;
   }
 
   #drain(): void {
     const queue = this.#queue;
     for (let i = 0; i < queue.length;) {
-      if (this.#limit > 0 && this.#active >= this.#limit) return;
       const waiter = queue[i];
+      if (waiter.gone) {
+        take(queue, i);
+        continue;
+      }
+      if (this.#limit > 0 && this.#active >= this.#limit) return;
       if (!this.#fits(waiter.origin)) {
         i++;
         continue;
       }
-      queue.splice(i, 1);
-      if (waiter.onAbort) {
-        waiter.signal?.removeEventListener("abort", waiter.onAbort);
-      }
-      waiter.resolve(this.#take(waiter.origin));
+      take(queue, i);
+      this.#waiting--;
+      waiter.gone = true;
+      waiter.admit(this.#take(waiter.origin));
     }
   }
+}
+
+// Remove queue[i]; at the head, shift() (which V8 and JSC do without moving
+// the rest).
+function take(queue: QueueEntry[], i: number): void {
+  if (i === 0) queue.shift();
+  else queue.splice(i, 1);
 }

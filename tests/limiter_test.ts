@@ -50,6 +50,52 @@ test("Limiter rejects over maxQueue and on abort", async () => {
   assert.equal(limiter.queued, 0);
 });
 
+test("Limiter: a waiter aborted while queued frees its place in maxQueue and is skipped; any abort source will do", async () => {
+  const limiter = new Limiter({ limit: 1, maxQueue: 2 });
+  const held = await limiter.acquire("a");
+  const controller = new AbortController();
+  const aborted = limiter.acquire("a", { signal: controller.signal });
+  const kept = limiter.acquire("a");
+  controller.abort(new Error("stop"));
+  await assert.rejects(aborted, { message: "stop" });
+  assert.equal(limiter.queued, 1);
+  // Its place is free again.
+  const third = limiter.acquire("a");
+  held.release();
+  const permit = await kept; // the aborted waiter was skipped
+  assert.equal(limiter.active, 1);
+  permit.release();
+  (await third).release();
+  assert.equal(limiter.active, 0);
+
+  // 10,000 waiters aborted (through a plain abort source, as sessions pass
+  // their calls) behind a permit that is never released: none counts as
+  // queued, and the next waiter gets the permit.
+  const blocked = new Limiter({ limit: 1 });
+  const forever = await blocked.acquire("a");
+  for (let i = 0; i < 10_000; i++) {
+    const source = {
+      aborted: false,
+      reason: undefined as unknown,
+      listeners: [] as (() => void)[],
+      addEventListener(_type: "abort", listener: () => void) {
+        this.listeners.push(listener);
+      },
+      removeEventListener() {},
+    };
+    const waiting = blocked.acquire("a", { signal: source });
+    source.aborted = true;
+    source.reason = new Error(`abort ${i}`);
+    for (const listener of source.listeners) listener();
+    await assert.rejects(waiting, { message: `abort ${i}` });
+  }
+  assert.equal(blocked.queued, 0);
+  const last = blocked.acquire("a");
+  forever.release();
+  (await last).release();
+  assert.equal(blocked.active, 0);
+});
+
 test("new Limiter() checks its own options", () => {
   for (
     const [options, type] of [

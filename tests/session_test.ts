@@ -511,6 +511,45 @@ test("Session: maxQueue bounds the queue and priority orders it", async () => {
   );
 });
 
+test("Session: a queued request counts in pending, times its wait, and leaves the queue when aborted or timed out", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { delay: 150, body: "ok" }, "/ok": { body: "ok" } },
+  });
+  const ends: { url: string; queued: number }[] = [];
+  await using session = new Session({
+    baseUrl: server.url,
+    limit: 1,
+    observe(event) {
+      if (event.type === "end") {
+        ends.push({ url: event.url, queued: event.timings.queued });
+      }
+    },
+  });
+  const first = session.get("slow").text();
+  const controller = new AbortController();
+  const aborted = session.get("ok", {
+    params: { n: "aborted" },
+    signal: controller.signal,
+  });
+  const timedOut = session.get("ok", { params: { n: "late" }, timeout: 50 });
+  const last = session.get("ok", { params: { n: "last" } }).text();
+  assert.equal(session.pending, 4);
+  controller.abort(new Error("not needed"));
+  await assert.rejects(aborted, { message: "not needed" });
+  await assert.rejects(timedOut, TimeoutError);
+  assert.equal(session.pending, 2);
+  assert.equal(await first, "ok");
+  assert.equal(await last, "ok");
+  assert.equal(session.pending, 0);
+  // Neither left-over request reached the server.
+  assert.deepEqual(
+    server.requests.map((r) => new URL(r.url, server.url).search),
+    ["", "?n=last"],
+  );
+  const waited = ends.find((end) => end.url.endsWith("?n=last"));
+  assert.ok(waited && waited.queued >= 100, JSON.stringify(ends));
+});
+
 test("Session: a failed request does not corrupt the pool", async () => {
   await using server = await startServer({
     routes: { "/drop": { drop: true } },

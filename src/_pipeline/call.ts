@@ -10,6 +10,7 @@ import {
   type DeadlineTarget,
 } from "../_deadlines.ts";
 import { QueueFullError, SessionClosedError, TimeoutError } from "../errors.ts";
+import type { Permit, QueueEntry } from "../limiter.ts";
 import type { Emit } from "../events.ts";
 import type { RequestInfo } from "../request_info.ts";
 import type { CallPlan } from "./prepare.ts";
@@ -25,7 +26,7 @@ export interface CallExchange {
 
 const now = () => performance.now();
 
-export class Call implements AbortSource, DeadlineTarget {
+export class Call implements AbortSource, DeadlineTarget, QueueEntry {
   readonly plan: CallPlan;
   readonly emit: Emit | undefined;
   aborted = false;
@@ -37,6 +38,20 @@ export class Call implements AbortSource, DeadlineTarget {
   slot = -1;
   /** Nested stretches it runs without an exchange (middleware, retry waits). */
   busy = 0;
+  /**
+   * A permit taken for its first exchange before that exists; released
+   * when the call ends if no exchange took it.
+   */
+  permit: Permit | undefined = undefined;
+  /** When it was queued before its first exchange (observed calls only). */
+  queuedAt = 0;
+  /** Left the limiter's queue (see QueueEntry). */
+  gone = false;
+  /**
+   * While it waits in the limiter's queue: called once with the permit, or
+   * with none when it was refused or aborted there.
+   */
+  parked: ((permit: Permit | undefined) => void) | undefined = undefined;
   #idleWaiters: (() => void)[] | undefined;
   /** Phase timeouts or observers: each attempt must call `Exchange.sent()`. */
   readonly watchesSend: boolean;
@@ -97,6 +112,30 @@ export class Call implements AbortSource, DeadlineTarget {
     this.abort("timeout", new TimeoutError(timeouts.total, { request: info }));
   }
 
+  get origin(): string {
+    return this.plan.target.origin;
+  }
+
+  get priority(): number {
+    return this.plan.priority;
+  }
+
+  admit(permit: Permit): void {
+    this.#unpark(permit);
+  }
+
+  refuse(reason: unknown): void {
+    this.abort("destroyed", reason);
+    this.#unpark(undefined);
+  }
+
+  #unpark(permit: Permit | undefined): void {
+    const parked = this.parked;
+    if (parked === undefined) return;
+    this.parked = undefined;
+    parked(permit);
+  }
+
   get signal(): AbortSignal {
     let controller = this.#controller;
     if (controller === undefined) {
@@ -107,7 +146,11 @@ export class Call implements AbortSource, DeadlineTarget {
   }
 
   addEventListener(type: "abort", listener: () => void): void {
-    if (type === "abort") (this.#abortListeners ??= []).push(listener);
+    if (type !== "abort") return;
+    // An exact-size array: `[]` then push() reserves 17 slots.
+    const listeners = this.#abortListeners;
+    if (listeners === undefined) this.#abortListeners = [listener];
+    else listeners.push(listener);
   }
 
   removeEventListener(type: "abort", listener: () => void): void {
@@ -124,6 +167,7 @@ export class Call implements AbortSource, DeadlineTarget {
     this.reason = error;
     this.#controller?.abort(error);
     this.current?.onAbort(error);
+    this.#unpark(undefined);
     const listeners = this.#abortListeners;
     if (listeners !== undefined) {
       this.#abortListeners = undefined;
@@ -152,6 +196,7 @@ export class Call implements AbortSource, DeadlineTarget {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#deadline !== undefined) cancelDeadline(this.#deadline);
+    this.permit?.release();
     if (this.#onUserAbort !== undefined) {
       this.plan.signal!.removeEventListener("abort", this.#onUserAbort);
     }

@@ -82,7 +82,11 @@ export class Exchange
     this.connectTimeout = timeouts.connect;
     this.bodyIdleTimeout = timeouts.bodyIdle;
     this.proxy = proxy;
-    if (call.emit !== undefined) this.#created = now();
+    if (call.emit !== undefined) {
+      // A call queued before its first exchange: that wait is this one's.
+      this.#created = call.queuedAt || now();
+      call.queuedAt = 0;
+    }
     call.attach(this);
   }
 

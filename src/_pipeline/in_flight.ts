@@ -9,10 +9,26 @@ import type { Exchange } from "./exchange.ts";
 export class InFlight {
   readonly #exchanges = new SlotSet<Exchange>();
   readonly #calls = new SlotSet<Call>();
+  #parked = 0;
 
-  /** Exchanges not done: waiting, or with a body not read to the end. */
+  /**
+   * Requests not done: calls queued before their first exchange, and
+   * exchanges waiting or with a body not read to the end.
+   */
   get size(): number {
-    return this.#exchanges.size;
+    return this.#exchanges.size + this.#parked;
+  }
+
+  /** `call` waits in the limiter's queue, before its first exchange. */
+  park(call: Call): void {
+    this.#parked++;
+    this.enter(call);
+  }
+
+  /** ... and leaves it. */
+  unpark(call: Call): void {
+    this.#parked--;
+    this.leave(call);
   }
 
   add(exchange: Exchange): void {

@@ -10,6 +10,7 @@
  * | gate       | per call        | a closed session rejects with SessionClosedError       | pipeline.ts       |
  * | prepare    | per call        | method, URL (cached), options, body: the call's plan    | prepare.ts        |
  * | call       | per call        | total deadline, the user's signal, the user's errors    | call.ts           |
+ * | queue      | per call        | over `limit`, the call itself waits (no exchange yet)   | pipeline.ts       |
  * | raise      | after the last attempt | `raiseForStatus`: HttpError                      | raise.ts          |
  * | retry      | per attempt     | statuses, network errors, Retry-After, backoff          | ../retry.ts       |
  * | middleware | per attempt     | the user's onion, composed once per session             | ../middleware.ts  |
@@ -25,7 +26,8 @@
  * for the whole session is decided in the constructor (no jar: the cookie
  * stage is never called; no middleware: no request object is built; nobody
  * listening: no event is built). `session.fetch()` goes through the same
- * pipeline (fetch_bridge.ts); close() and destroy() through in_flight.ts.
+ * pipeline (fetch_bridge.ts); close() and destroy() through in_flight.ts;
+ * the adapter and the limiter are made on first use by pool.ts.
  *
  * Where to add things (docs/architecture.md has the recipes): an adapter
  * in ../adapters/; an option in ../options.ts (its type), its feature's
@@ -35,19 +37,14 @@
  *
  * @module
  */
-import type {
-  AdapterResponse,
-  PoolAdapter,
-  PoolHints,
-} from "../adapters/adapter.ts";
-import { defaultAdapter } from "../adapters/default.ts";
+import type { AdapterResponse, PoolAdapter } from "../adapters/adapter.ts";
 import type { SessionConfig } from "../_config.ts";
 import { CookieAttacher, type CookieJar } from "../cookies.ts";
 import { NetworkError, SessionClosedError } from "../errors.ts";
 import { badStatus } from "./failure.ts";
 import { channelsListened, type Emit, makeEmitter } from "../events.ts";
 import type { HeaderRecord } from "../headers.ts";
-import { Limiter } from "../limiter.ts";
+import { enqueue, type Limiter, withdraw } from "../limiter.ts";
 import { type Chain, compose } from "../middleware.ts";
 import type { RequestOptions } from "../options.ts";
 import { ProxyResolver } from "../proxy.ts";
@@ -63,13 +60,14 @@ import { Call } from "./call.ts";
 import { type ChainContext, chainEnd, chainRequest } from "./chain.ts";
 import { Exchange } from "./exchange.ts";
 import { InFlight } from "./in_flight.ts";
+import { Pool } from "./pool.ts";
 import { type CallPlan, type Hop, prepare } from "./prepare.ts";
 import { raiseForStatus } from "./raise.ts";
 import { followRedirect } from "./redirect.ts";
 import { resendsStale } from "./stale.ts";
 
 // Resolved request URLs kept per session (cleared when full).
-const TARGET_CACHE = 256;
+const TARGET_CACHE = 2048;
 
 /** One session's request machinery. */
 export class Pipeline {
@@ -78,9 +76,7 @@ export class Pipeline {
   readonly baseOrigin: string | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #adapter: PoolAdapter | undefined;
-  #limiter: Limiter | undefined;
-  #hints: PoolHints;
+  readonly #pool: Pool;
   #targets = new Map<string, Target>();
   // Headers for baseUrl's origin, and for the others (no credentials).
   #headers: HeaderRecord;
@@ -103,7 +99,9 @@ export class Pipeline {
       "create session",
     );
     if (!proxies.none) this.#proxies = proxies;
-    this.#hints = hintsOf(config);
+    this.#pool = new Pool(config, (adapter) => {
+      if (adapter.sendsUserAgent === true) this.#dropDefaultUserAgent();
+    });
     this.#emit = makeEmitter(config.observe);
     if (config.middleware.length > 0) {
       this.#chain = compose(config.middleware, chainEnd(this));
@@ -115,7 +113,7 @@ export class Pipeline {
   }
 
   get adapter(): PoolAdapter | undefined {
-    return this.#adapter;
+    return this.#pool.made;
   }
 
   get cookieJar(): CookieJar | undefined {
@@ -159,7 +157,7 @@ export class Pipeline {
   ): Promise<SessionResponse> {
     // The adapter decides the default headers: make it before the first
     // request is prepared.
-    if (this.#adapter === undefined && !this.#closed) this.#makeAdapter();
+    if (!this.#closed) this.#pool.make();
     let plan: CallPlan;
     try {
       plan = prepare(this, method, url, options);
@@ -174,9 +172,49 @@ export class Pipeline {
         ),
       );
     }
+    if (intent.fetch) plan.raise = false;
     const listening = this.config.observe !== undefined || channelsListened();
     const call = new Call(plan, listening ? this.#emit : undefined);
+    if (this.#chain === undefined) {
+      // Over a limit, the call waits in the queue before anything of its
+      // first exchange is made.
+      const limiter = this.#pool.limiter;
+      const permit = limiter.tryAcquire(plan.target.origin);
+      if (permit === undefined) return this.#park(call, limiter, intent);
+      call.permit = permit;
+    }
     return this.#attempt(call, 0, intent);
+  }
+
+  // The call itself waits in the limiter's queue: a queued request holds
+  // its call, its plan and one promise. Admitted, it makes its first
+  // attempt with the permit; refused, aborted or over maxQueue, it makes
+  // it anyway, which fails as a queued exchange would.
+  #park(
+    call: Call,
+    limiter: Limiter,
+    intent: ReadIntent,
+  ): Promise<SessionResponse> {
+    this.inFlight.park(call);
+    if (call.emit !== undefined) call.queuedAt = performance.now();
+    return new Promise((resolve) => {
+      call.parked = (permit) => {
+        this.inFlight.unpark(call);
+        if (permit === undefined) withdraw(limiter, call);
+        else call.permit = permit;
+        // Called from inside the limiter (a release, an abort): nothing
+        // may throw back into it.
+        try {
+          resolve(this.#attempt(call, 0, intent));
+        } catch (error) {
+          resolve(Promise.reject(error));
+        }
+      };
+      if (!enqueue(limiter, call)) {
+        call.gone = true;
+        call.parked(undefined);
+      }
+    });
   }
 
   /** One attempt: through the middleware chain, then retried or delivered. */
@@ -279,15 +317,19 @@ export class Pipeline {
           "Cannot send the request body again: it is a stream, which can be sent only once",
         );
       }
-      const limiter = this.#limiter ?? this.#makeLimiter();
-      const permit = limiter.tryAcquire(exchange.origin);
+      const limiter = this.#pool.limiter;
+      const taken = call.permit;
+      call.permit = undefined;
+      const permit = taken ?? limiter.tryAcquire(exchange.origin);
       if (permit !== undefined) {
         exchange.permit = permit;
         return this.#dispatch(exchange);
       }
+      // The call itself is the abort source: a queued request costs no
+      // AbortSignal.
       return limiter.acquire(exchange.origin, {
         priority: call.plan.priority,
-        signal: call.signal,
+        signal: call,
       }).then((permit) => {
         exchange.permit = permit;
         return this.#dispatch(exchange);
@@ -298,7 +340,7 @@ export class Pipeline {
   }
 
   #dispatch(exchange: Exchange): Promise<AdapterResponse> {
-    const adapter = this.#adapter ?? this.#makeAdapter();
+    const adapter = this.#pool.adapter;
     if (exchange.call.watchesSend) {
       exchange.sent(adapter.reportsConnect === true);
     }
@@ -482,41 +524,25 @@ export class Pipeline {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     this.#closing = this.inFlight.drain(this.config.unreadMessage).then(
-      () => this.config.ownsAdapter ? this.#adapter?.close() : undefined,
+      () => this.#pool.close(),
     );
     return this.#closing;
   }
 
   /** A session dropped while open: close the pool, without waiting. */
   abandon(): void {
-    if (this.config.ownsAdapter) this.#adapter?.close().catch(() => {});
+    this.#pool.close().catch(() => {});
   }
 
   /** Close now: calls in flight and queued reject, the pool drops its sockets. */
   destroy(): Promise<void> {
     this.#closed = true;
     const error = new SessionClosedError("Session was destroyed");
-    this.#limiter?.rejectAll(error);
+    this.#pool.rejectQueued(error);
     this.inFlight.abortAll(error);
-    const adapter = this.config.ownsAdapter ? this.#adapter : undefined;
-    const destroyed = (adapter?.destroy() ?? Promise.resolve()).then(
-      () => this.inFlight.endAll(),
-    );
+    const destroyed = this.#pool.destroy().then(() => this.inFlight.endAll());
     this.#closing ??= destroyed;
     return destroyed;
-  }
-
-  #makeAdapter(): PoolAdapter {
-    const option = this.config.adapter;
-    const hints = this.#hints;
-    const adapter = option === undefined
-      ? defaultAdapter(hints)
-      : typeof option === "function"
-      ? option(hints)
-      : option;
-    this.#adapter = adapter;
-    if (adapter.sendsUserAgent === true) this.#dropDefaultUserAgent();
-    return adapter;
   }
 
   // The runtime's client sends a User-Agent of its own: the session's
@@ -532,18 +558,6 @@ export class Pipeline {
     this.#headers = drop(this.#headers);
     this.#foreignHeaders = same ? this.#headers : drop(this.#foreignHeaders);
   }
-
-  #makeLimiter(): Limiter {
-    const adapter = this.#adapter ?? this.#makeAdapter();
-    const max = adapter.maxInFlight ?? 0;
-    const { limit, limitPerHost, maxQueue } = this.config.limits;
-    return this.#limiter = new Limiter({
-      limit: atMost(limit, max),
-      limitPerHost: atMost(limitPerHost, max),
-      maxQueue,
-      deferHandoff: adapter.deferHandoff === true,
-    });
-  }
 }
 
 /** What a middleware chain gave instead of a response. */
@@ -553,22 +567,6 @@ function notAResponse(value: unknown): TypeError {
       Object.prototype.toString.call(value)
     } instead of a SessionResponse`,
   );
-}
-
-/** What the session tells the adapters it makes. */
-function hintsOf(config: SessionConfig): PoolHints {
-  const hints: { -readonly [K in keyof PoolHints]: PoolHints[K] } = {
-    limit: config.limits.limit,
-    limitPerHost: config.limits.limitPerHost,
-  };
-  if (config.tls !== undefined) hints.tls = config.tls;
-  if (config.socketPath !== undefined) hints.socketPath = config.socketPath;
-  return hints;
-}
-
-/** A session limit bounded by an adapter's `maxInFlight` (0: none). */
-function atMost(limit: number, max: number): number {
-  return max > 0 && limit > max ? max : limit;
 }
 
 function setCookies(raw: AdapterResponse): string[] {
