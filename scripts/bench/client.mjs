@@ -62,25 +62,6 @@ const approaches = {
       close: () => Promise.all(clients.map((client) => client.close())),
     };
   },
-  async "undici Clients + session headers"() {
-    const { Client } = await import("undici");
-    const clients = [];
-    const headers = {
-      "user-agent": "x-sessions/0.1.0",
-      "accept-encoding": "gzip, deflate, br, zstd",
-    };
-    return {
-      async one(worker) {
-        const client = clients[worker] ??= new Client(origin, {
-          pipelining: 1,
-          keepAliveTimeout: 4_000,
-        });
-        const res = await client.request({ path, method: "GET", headers });
-        check(res.statusCode, await res.body.json());
-      },
-      close: () => Promise.all(clients.map((client) => client.close())),
-    };
-  },
   async "undici.fetch"() {
     const { Agent, fetch } = await import("undici");
     const dispatcher = new Agent({ connections: 50 });

@@ -1,23 +1,41 @@
 #!/usr/bin/env node
-// npm run bench: @x/sessions against the raw clients and the popular
-// libraries, side by side in one run, on Node, Deno and Bun.
+// npm run bench: @x/sessions against the session's own transport driven
+// directly, the runtime's global fetch and the popular libraries, side by
+// side in one run, on Node (the README's Node and Node 20), Deno and Bun.
 //
 // Method (../shared/BASELINE.md): a keep-alive node:http upstream with a
 // 105-byte JSON body, pinned to CPU 0 and counting TCP connections; each row
-// a fresh client process pinned to CPU 1; warm-up, then measured GETs that
-// check the status and parse the JSON; concurrency 1 and 50; rows
-// interleaved over several rounds; medians; ratios to the raw client of the
-// same runtime with the same kind of pool, taken in the same run.
+// a fresh client process pinned to CPU 1; GETs that check the status and
+// parse the JSON; two windows (cold: 2,000 warm-up then 20,000 measured;
+// steady: 20,000 then 100,000), concurrency 50 and 1; rows interleaved over
+// several rounds; medians; ratios within the run. The targets are in
+// targets.mjs, the rows in rows.mjs.
 //
 // Writes docs/benchmark.md, docs/benchmark.svg and the README's Benchmarks
 // section (between the bench:start and bench:end markers).
 //
-// Usage: node scripts/bench/run.mjs [--rounds N] [--quick] [--only node,deno,bun]
-//                                   [--no-write]
+// Usage: node scripts/bench/run.mjs [--rounds N] [--quick]
+//          [--only node,node20,deno,bun] [--windows cold,steady] [--no-write]
 import { spawn, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import {
+  ANTI_PLAN,
+  CONCURRENCIES,
+  findRuntimes,
+  ROWS,
+  WINDOWS,
+} from "./rows.mjs";
+import { connectionChecks, evaluate } from "./targets.mjs";
+import {
+  chart,
+  connectionTable,
+  headlineTargets,
+  rowTable,
+  sideBySide,
+  targetTable,
+} from "./report.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -29,59 +47,29 @@ const option = (name, fallback) => {
 };
 const quick = flag("--quick");
 const rounds = Number(option("--rounds", quick ? 1 : 3));
-const only = option("--only", "node,deno,bun").split(",");
+const only = option("--only", "node,node20,deno,bun").split(",");
+const windows = option("--windows", "cold,steady").split(",");
 const write = !flag("--no-write");
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`--rounds must be a positive integer: ${rounds}`);
 }
+for (const window of windows) {
+  if (!(window in WINDOWS)) {
+    throw new RangeError(`--windows: no window ${window} (cold, steady)`);
+  }
+}
+const scale = quick ? 0.1 : 1;
 
-const scale = quick ? 0.25 : 1;
-const plans = {
-  1: { warmup: 500, requests: 5_000 },
-  50: { warmup: 2_000, requests: 20_000 },
-};
-// A new connection per request: fewer, so TIME_WAIT never runs out of ports.
-const noReusePlans = {
-  1: { warmup: 100, requests: 1_000 },
-  50: { warmup: 200, requests: 2_000 },
-};
-
-const runtimes = {
-  node: { command: process.execPath, args: [] },
-  deno: { command: bin("deno"), args: ["run", "--allow-all"] },
-  bun: { command: bin("bun"), args: [] },
-};
-
-// [runtime, approach, role]: role "ceiling" is the raw client with the same
-// kind of pool the runtime's adapter uses; ratios are taken to it.
-const rows = [
-  ["node", "undici.request", "ceiling"],
-  ["node", "session.get().json()", "ours"],
-  ["node", "session realistic", "ours"],
-  ["node", "session.fetch()", "ours"],
-  ["node", "undici.fetch", "peer"],
-  ["node", "global fetch", "peer"],
-  ["node", "ky", "peer"],
-  ["node", "ofetch", "peer"],
-  ["node", "got", "peer"],
-  ["node", "axios", "peer"],
-  ["node", "new Session per request", "anti"],
-  ["deno", "fetch + HttpClient", "ceiling"],
-  ["deno", "session.get().json()", "ours"],
-  ["deno", "session realistic", "ours"],
-  ["deno", "session.fetch()", "ours"],
-  ["deno", "global fetch", "peer"],
-  ["deno", "new Session per request", "anti"],
-  ["bun", "fetch + FetchSession", "ceiling"],
-  ["bun", "session.get().json()", "ours"],
-  ["bun", "session realistic", "ours"],
-  ["bun", "session.fetch()", "ours"],
-  ["bun", "global fetch", "peer"],
-  ["bun", "new Session per request", "anti"],
-].filter(([runtime]) => only.includes(runtime))
-  .map(([runtime, approach, role]) => ({ runtime, approach, role }));
-if (rows.length === 0) throw new Error(`--only matched no runtime: ${only}`);
-
+const { runtimes, warnings } = findRuntimes(root, only);
+for (const warning of warnings) console.warn(`bench: ${warning}`);
+const names = Object.keys(runtimes);
+if (names.length === 0) throw new Error(`--only matched no runtime: ${only}`);
+const labels = Object.fromEntries(
+  names.map((name) => [name, runtimes[name].label]),
+);
+const rows = names.flatMap((runtime) =>
+  ROWS[runtime].map(([approach, role]) => ({ runtime, approach, role }))
+);
 // --- pinning -------------------------------------------------------------
 const canPin = cpus().length >= 2 &&
   spawnSync("taskset", ["-c", "0", "true"]).status === 0;
@@ -97,7 +85,7 @@ const pinned = (cpu, command, commandArgs) =>
     : [command, commandArgs];
 
 // --- build the Node import of the library --------------------------------
-if (only.includes("node")) {
+if (names.some((name) => name.startsWith("node"))) {
   const tsc = spawnSync(bin("tsc"), ["-p", "tsconfig.json"], {
     cwd: root,
     stdio: "inherit",
@@ -138,8 +126,8 @@ const ask = (cmd) =>
   });
 const url = `http://127.0.0.1:${port}/users/42`;
 
-function runClient(row, concurrency) {
-  const plan = (row.role === "anti" ? noReusePlans : plans)[concurrency];
+function runClient(row, window, concurrency) {
+  const plan = row.role === "anti" ? ANTI_PLAN : WINDOWS[window];
   const warmup = Math.max(1, Math.round(plan.warmup * scale));
   const requests = Math.max(10, Math.round(plan.requests * scale));
   const runtime = runtimes[row.runtime];
@@ -162,7 +150,7 @@ function runClient(row, concurrency) {
     let err = "";
     child.stdout.on("data", (chunk) => (out += chunk));
     child.stderr.on("data", (chunk) => (err += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 180_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
     child.on("close", (code) => {
       clearTimeout(timer);
       const line = out.trim().split("\n").pop() ?? "";
@@ -171,7 +159,7 @@ function runClient(row, concurrency) {
         resolveRun(JSON.parse(line));
       } catch (error) {
         console.error(
-          `bench: ${row.runtime} ${row.approach} C=${concurrency} failed (${error.message})\n${
+          `bench: ${row.runtime} ${row.approach} ${window} C=${concurrency} failed (${error.message})\n${
             err.slice(-2000)
           }`,
         );
@@ -183,35 +171,41 @@ function runClient(row, concurrency) {
 
 // --- run -----------------------------------------------------------------
 const results = new Map(); // key -> [{...client, conns}]
-const key = (row, c) => `${row.runtime}|${row.approach}|${c}`;
+const key = (runtime, approach, window, c) =>
+  `${runtime}|${approach}|${window}|${c}`;
 const started = Date.now();
 let failures = 0;
 for (let round = 0; round < rounds; round++) {
-  for (const concurrency of [1, 50]) {
-    // Rotate the order each round so no row always runs first or last.
-    const order = rows.map((_, i) => rows[(i + round) % rows.length]);
-    for (const row of order) {
-      await ask("reset");
-      const result = await runClient(row, concurrency);
-      const stats = await ask("stats");
-      if (result === undefined) {
-        failures++;
-        continue;
-      }
-      result.conns = stats.accepted;
-      if (!results.has(key(row, concurrency))) {
-        results.set(key(row, concurrency), []);
-      }
-      results.get(key(row, concurrency)).push(result);
-      console.log(
-        `round ${round + 1}/${rounds} C=${concurrency} ${
-          row.runtime.padEnd(4)
-        } ${row.approach.padEnd(24)} ${
-          Math.round(result.rps).toString().padStart(6)
-        } req/s  cpu ${
-          result.cpuUsPerRequest.toFixed(1)
-        } us/req  conns ${result.conns}`,
+  for (const window of windows) {
+    for (const concurrency of CONCURRENCIES) {
+      // The anti-pattern runs in the cold window only (it has no steady state).
+      const active = rows.filter((row) =>
+        row.role !== "anti" || window === "cold"
       );
+      // Rotate the order each round so no row always runs first or last.
+      const order = active.map((_, i) => active[(i + round) % active.length]);
+      for (const row of order) {
+        await ask("reset");
+        const result = await runClient(row, window, concurrency);
+        const stats = await ask("stats");
+        if (result === undefined) {
+          failures++;
+          continue;
+        }
+        result.conns = stats.accepted;
+        const k = key(row.runtime, row.approach, window, concurrency);
+        if (!results.has(k)) results.set(k, []);
+        results.get(k).push(result);
+        console.log(
+          `round ${round + 1}/${rounds} ${window.padEnd(6)} C=${
+            String(concurrency).padEnd(2)
+          } ${row.runtime.padEnd(6)} ${row.approach.padEnd(24)} ${
+            Math.round(result.rps).toString().padStart(6)
+          } req/s  cpu ${
+            result.cpuUsPerRequest.toFixed(1)
+          } us/req  conns ${result.conns}`,
+        );
+      }
     }
   }
 }
@@ -225,276 +219,115 @@ const median = (values) => {
 };
 const summary = new Map();
 for (const row of rows) {
-  for (const c of [1, 50]) {
-    const list = results.get(key(row, c));
-    if (!list) continue;
-    summary.set(key(row, c), {
-      ...row,
-      concurrency: c,
-      rounds: list.length,
-      requests: list[0].requests,
-      rps: median(list.map((r) => r.rps)),
-      p50: median(list.map((r) => r.p50)),
-      p99: median(list.map((r) => r.p99)),
-      cpu: median(list.map((r) => r.cpuUsPerRequest)),
-      rss: median(list.map((r) => r.peakRssMiB)),
-      conns: median(list.map((r) => r.conns)),
-    });
-  }
-}
-const get = (runtime, approach, c) =>
-  summary.get(`${runtime}|${approach}|${c}`);
-const ceilingOf = (runtime) =>
-  rows.find((r) => r.runtime === runtime && r.role === "ceiling");
-const ratio = (a, b) => (a && b ? a.rps / b.rps : undefined);
-const fmtRatio = (
-  value,
-  digits = 2,
-) => (value === undefined ? "n/a" : `${value.toFixed(digits)}x`);
-const fmtInt = (value) => Math.round(value).toLocaleString("en-US");
-
-const targets = [];
-function target(name, value, min) {
-  if (value === undefined) return;
-  targets.push({ name, value, min, ok: value >= min });
-}
-for (const c of [50, 1]) {
-  target(
-    `Node session.get().json() / undici.request, C=${c}`,
-    ratio(
-      get("node", "session.get().json()", c),
-      get("node", "undici.request", c),
-    ),
-    0.8,
-  );
-  target(
-    `Node session.fetch() / undici.fetch, C=${c}`,
-    ratio(get("node", "session.fetch()", c), get("node", "undici.fetch", c)),
-    1.5,
-  );
-  for (const peer of ["ky", "ofetch", "got", "axios"]) {
-    target(
-      `Node session.get().json() / ${peer}, C=${c}`,
-      ratio(get("node", "session.get().json()", c), get("node", peer, c)),
-      2.5,
-    );
-  }
-  for (
-    const [runtime, name] of [["node", "Node"], ["deno", "Deno"], [
-      "bun",
-      "Bun",
-    ]]
-  ) {
-    target(
-      `${name} session realistic / session.get().json(), C=${c}`,
-      ratio(
-        get(runtime, "session realistic", c),
-        get(runtime, "session.get().json()", c),
-      ),
-      0.9,
-    );
-  }
-  target(
-    `Deno session.get().json() / fetch + HttpClient, C=${c}`,
-    ratio(
-      get("deno", "session.get().json()", c),
-      get("deno", "fetch + HttpClient", c),
-    ),
-    0.9,
-  );
-  target(
-    `Bun session.get().json() / fetch + FetchSession, C=${c}`,
-    ratio(
-      get("bun", "session.get().json()", c),
-      get("bun", "fetch + FetchSession", c),
-    ),
-    0.9,
-  );
-}
-const connChecks = [];
-for (const s of summary.values()) {
-  if (s.role !== "ours") continue;
-  const expected = Math.min(s.concurrency, 100);
-  connChecks.push({ ...s, expected, ok: s.conns === expected });
-}
-
-function table(c) {
-  const lines = [
-    "| runtime | approach | req/s | vs raw | p50 ms | p99 ms | CPU us/req | peak RSS MiB | TCP conns |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ];
-  for (const row of rows) {
-    const s = get(row.runtime, row.approach, c);
-    if (!s) {
-      lines.push(`| ${row.runtime} | ${row.approach} | failed | | | | | | |`);
-      continue;
+  for (const window of windows) {
+    for (const c of CONCURRENCIES) {
+      const list = results.get(key(row.runtime, row.approach, window, c));
+      if (!list) continue;
+      summary.set(key(row.runtime, row.approach, window, c), {
+        ...row,
+        window,
+        concurrency: c,
+        rounds: list.length,
+        requests: list[0].requests,
+        rps: median(list.map((r) => r.rps)),
+        p50: median(list.map((r) => r.p50)),
+        p99: median(list.map((r) => r.p99)),
+        cpu: median(list.map((r) => r.cpuUsPerRequest)),
+        rss: median(list.map((r) => r.peakRssMiB)),
+        conns: median(list.map((r) => r.conns)),
+      });
     }
-    const ceiling = get(row.runtime, ceilingOf(row.runtime).approach, c);
-    const name = row.role === "ours" ? `**${row.approach}**` : row.approach;
-    lines.push(
-      `| ${row.runtime} | ${name} | ${fmtInt(s.rps)} | ${
-        fmtRatio(ratio(s, ceiling))
-      } | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpu.toFixed(0)} | ${
-        s.rss.toFixed(0)
-      } | ${fmtInt(s.conns)} |`,
-    );
   }
-  return lines.join("\n");
 }
+const get = (runtime, approach, window, c) =>
+  summary.get(key(runtime, approach, window, c));
+const targets = evaluate(names, get, labels, windows);
+const checks = connectionChecks([...summary.values()]);
 
-const versions = {
-  node: process.versions.node,
-  deno:
-    spawnSync(bin("deno"), ["--version"]).stdout?.toString().split("\n")[0] ??
-      "?",
-  bun: spawnSync(bin("bun"), ["--version"]).stdout?.toString().trim() ?? "?",
-  undici: JSON.parse(
-    readFileSync(join(root, "node_modules/undici/package.json"), "utf8"),
-  ).version,
-};
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}`;
+const undici = JSON.parse(
+  readFileSync(join(root, "node_modules/undici/package.json"), "utf8"),
+).version;
 const seconds = Math.round((Date.now() - started) / 1000);
+const fmtInt = (value) => Math.round(value).toLocaleString("en-US");
 const method =
   `${rounds} interleaved round(s), medians; ${
     canPin
       ? "server pinned to CPU 0, each client a fresh process pinned to CPU 1"
       : "NOT pinned"
-  }; ` +
-  `${fmtInt(plans[50].requests * scale)} measured GETs at C=50 and ${
-    fmtInt(plans[1].requests * scale)
-  } at C=1 after a warm-up ` +
-  `(${fmtInt(noReusePlans[50].requests * scale)} / ${
-    fmtInt(noReusePlans[1].requests * scale)
-  } for a new session per request); ` +
-  `every request checks the status and parses the 105-byte JSON body. ` +
-  `"vs raw" is the ratio of req/s to the runtime's raw client with the same kind of pool ` +
-  `(Node: undici.request + Agent({ connections: 50 }); Deno: fetch + Deno.createHttpClient; Bun: fetch + Bun.FetchSession). ` +
-  `Machine: ${machine}; Node ${versions.node}, ${versions.deno}, Bun ${versions.bun}, undici ${versions.undici}; run took ${seconds} s.`;
-
-const targetLines = targets.map((t) =>
-  // Three digits: 0.797 must not read as a "missed" 0.80.
-  `| ${t.name} | ${fmtRatio(t.value, 3)} | >= ${t.min}x | ${
-    t.ok ? "met" : "**missed**"
-  } |`
+  }; windows: ${
+    windows.map((w) =>
+      `${w} (${fmtInt(WINDOWS[w].warmup * scale)} warm-up, then ${
+        fmtInt(WINDOWS[w].requests * scale)
+      } measured)`
+    ).join(", ")
+  }; a new session per request: ${fmtInt(ANTI_PLAN.requests * scale)} ` +
+  `measured, cold window only. Every request checks the status and parses ` +
+  `the 105-byte JSON body. "Own transport" is the session's transport driven ` +
+  `directly (Node: one undici Client per concurrent request, as NodeAdapter ` +
+  `keeps them; Deno: fetch + Deno.createHttpClient; Bun: fetch + ` +
+  `Bun.FetchSession). Machine: ${machine}; ${
+    names.map((n) => labels[n]).join(", ")
+  }; undici ${undici}; the run took ${seconds} s.`;
+const windowTitle = { cold: "Cold window", steady: "Steady window" };
+const sections = windows.flatMap((window) =>
+  CONCURRENCIES.flatMap((c) => [
+    `## ${windowTitle[window]}, concurrency ${c}`,
+    "",
+    rowTable(names, labels, get, window, c),
+    "",
+  ])
 );
-const connLines = connChecks.map((c) =>
-  `| ${c.runtime} ${c.approach}, C=${c.concurrency} | ${c.conns} | ${c.expected} | ${
-    c.ok ? "met" : "**missed**"
-  } |`
-);
-
 const markdown = [
-  "## Concurrency 50",
-  "",
-  table(50),
-  "",
-  "## Concurrency 1 (latency)",
-  "",
-  table(1),
-  "",
+  ...sections,
   "## Targets",
   "",
-  "| ratio (same run) | measured | target | |",
-  "| --- | ---: | ---: | --- |",
-  ...targetLines,
+  targetTable(targets),
   "",
-  "| connections opened by a session (limit 100) | measured | expected | |",
-  "| --- | ---: | ---: | --- |",
-  ...connLines,
+  connectionTable(checks, labels),
   "",
+  ...warnings.map((w) => `Note: ${w}.\n`),
   `Method: ${method}`,
 ].join("\n");
-
-// --- chart -------------------------------------------------------------
-function svg() {
-  const data = rows.map((row) => ({
-    row,
-    s: get(row.runtime, row.approach, 50),
-  }))
-    .filter((d) => d.s);
-  const max = Math.max(...data.map((d) => d.s.rps));
-  const barHeight = 18;
-  const gap = 6;
-  const left = 230;
-  const width = 760;
-  const barMax = width - left - 130;
-  const top = 40;
-  let y = top;
-  let previous;
-  const parts = [];
-  for (const { row, s } of data) {
-    if (previous !== undefined && previous !== row.runtime) y += 10;
-    previous = row.runtime;
-    const ceiling = get(row.runtime, ceilingOf(row.runtime).approach, 50);
-    const w = Math.max(1, (s.rps / max) * barMax);
-    const color = row.role === "ours"
-      ? "#2563eb"
-      : row.role === "ceiling"
-      ? "#6b7280"
-      : row.role === "anti"
-      ? "#dc2626"
-      : "#9ca3af";
-    const label = `${row.runtime} · ${row.approach}`;
-    parts.push(
-      `<text x="${left - 8}" y="${y + 13}" text-anchor="end" font-weight="${
-        row.role === "ours" ? 700 : 400
-      }">${escapeXml(label)}</text>`,
-      `<rect x="${left}" y="${y}" width="${
-        w.toFixed(1)
-      }" height="${barHeight}" fill="${color}" rx="2"/>`,
-      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 13}">${
-        fmtInt(s.rps)
-      } req/s (${fmtRatio(ratio(s, ceiling))})</text>`,
-    );
-    y += barHeight + gap;
-  }
-  const height = y + 30;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="10" y="22" font-size="14" font-weight="700">GET + JSON at concurrency 50, loopback (req/s, ratio to the runtime's raw client)</text>`,
-    ...parts,
-    `<text x="10" y="${height - 10}" fill="#6b7280">${
-      escapeXml(`Medians of ${rounds} round(s); ${machine}. npm run bench`)
-    }</text>`,
-    `</svg>`,
-    "",
-  ].join("\n");
-}
-function escapeXml(text) {
-  return text.replace(
-    /[<>&"]/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c],
-  );
-}
-
 console.log(`\n${markdown}\n`);
+if (failures > 0) console.error(`bench: ${failures} run(s) failed`);
+
 if (write) {
   mkdirSync(join(root, "docs"), { recursive: true });
   writeFileSync(
     join(root, "docs/benchmark.md"),
     `# Benchmark\n\nWritten by \`npm run bench\`; do not edit by hand.\n\n${markdown}\n`,
   );
-  writeFileSync(join(root, "docs/benchmark.svg"), svg());
-  const readmePath = join(root, "README.md");
-  const readme = readFileSync(readmePath, "utf8");
-  const start = "<!-- bench:start -->";
-  const end = "<!-- bench:end -->";
-  const i = readme.indexOf(start);
-  const j = readme.indexOf(end);
-  if (i !== -1 && j > i && only.length === 3 && !quick) {
+  const complete = windows.length === 2 && !quick &&
+    ["node", "deno", "bun"].every((name) => names.includes(name));
+  if (complete) {
+    writeFileSync(
+      join(root, "docs/benchmark.svg"),
+      chart(
+        names,
+        labels,
+        get,
+        `Medians of ${rounds} round(s); ${machine}. npm run bench`,
+      ),
+    );
+    const readmePath = join(root, "README.md");
+    const readme = readFileSync(readmePath, "utf8");
+    const start = "<!-- bench:start -->";
+    const end = "<!-- bench:end -->";
+    const i = readme.indexOf(start);
+    const j = readme.indexOf(end);
+    if (i === -1 || j < i) throw new Error("README has no bench markers");
     const section = [
       start,
       "",
-      "![Requests per second at concurrency 50](docs/benchmark.svg)",
+      "![Requests per second at concurrency 50, steady and cold](docs/benchmark.svg)",
       "",
-      table(50),
+      sideBySide(names, labels, get),
       "",
-      "| ratio (same run) | measured | target | |",
-      "| --- | ---: | ---: | --- |",
-      ...targetLines.filter((line) => line.includes("C=50")),
+      targetTable(headlineTargets(targets)),
       "",
-      `${method} Concurrency 1 and the full tables: [docs/benchmark.md](docs/benchmark.md).`,
+      ...warnings.map((w) => `Note: ${w}.\n`),
+      `${method} Concurrency 1, latency, CPU, memory, connections and every target: [docs/benchmark.md](docs/benchmark.md).`,
       "",
       end,
     ].join("\n");
@@ -502,16 +335,12 @@ if (write) {
       readmePath,
       readme.slice(0, i) + section + readme.slice(j + end.length),
     );
-    console.log(
-      "bench: wrote docs/benchmark.md, docs/benchmark.svg and the README section",
-    );
+    console.log("bench: wrote docs/benchmark.md, the chart and the README");
   } else {
     console.log(
-      "bench: wrote docs/benchmark.md and docs/benchmark.svg (README only on a full run of all runtimes)",
+      "bench: wrote docs/benchmark.md (the chart and the README only on a full run of both windows on every runtime)",
     );
   }
-}
-if (write) {
   // What was written follows the repository's format (checked by CI).
   spawnSync(bin("deno"), [
     "fmt",
@@ -521,7 +350,4 @@ if (write) {
     "README.md",
   ], { cwd: root, stdio: "inherit" });
 }
-if (failures > 0) {
-  console.error(`bench: ${failures} row run(s) failed`);
-  process.exit(1);
-}
+process.exit(failures > 0 ? 1 : 0);

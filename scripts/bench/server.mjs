@@ -3,7 +3,11 @@
 // connections it accepts. Driven over the IPC channel by run.mjs:
 //   { cmd: "reset" }  -> zero the counters, reply { accepted, open, peakOpen }
 //   { cmd: "stats" }  -> reply { accepted, open, peakOpen }
-// Started by run.mjs only; prints nothing but its port (over IPC).
+//
+//   server.mjs [ports]  listen on that many ports of 127.0.0.1 (default 1,
+//                       for scale.mjs's many origins); GET /slow answers
+//                       after 60 s (a request to queue others behind).
+// Started by run.mjs and scale.mjs only; prints nothing but its ports (over IPC).
 import { createServer } from "node:http";
 import process from "node:process";
 
@@ -22,22 +26,35 @@ let accepted = 0;
 let open = 0;
 let peakOpen = 0;
 
-const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-  req.resume();
+function answer(res) {
   res.writeHead(200, {
     "content-type": "application/json",
     "content-length": body.length,
   });
   res.end(body);
-});
-server.headersTimeout = 0;
-server.requestTimeout = 0;
-server.on("connection", (socket) => {
-  accepted++;
-  open++;
-  if (open > peakOpen) peakOpen = open;
-  socket.on("close", () => open--);
-});
+}
+
+function handle(req, res) {
+  req.resume();
+  if (req.url !== "/slow") return answer(res);
+  const timer = setTimeout(() => answer(res), 60_000);
+  res.on("close", () => clearTimeout(timer));
+}
+
+function listen() {
+  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
+  server.on("connection", (socket) => {
+    accepted++;
+    open++;
+    if (open > peakOpen) peakOpen = open;
+    socket.on("close", () => open--);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(server.address().port))
+  );
+}
 
 const stats = () => ({ accepted, open, peakOpen });
 process.on("message", (message) => {
@@ -52,6 +69,7 @@ process.on("message", (message) => {
 });
 process.on("disconnect", () => process.exit(0));
 
-server.listen(0, "127.0.0.1", () => {
-  process.send({ ready: true, port: server.address().port });
-});
+const count = Number(process.argv[2] ?? 1);
+const ports = [];
+for (let i = 0; i < count; i++) ports.push(await listen());
+process.send({ ready: true, port: ports[0], ports });

@@ -1,0 +1,131 @@
+// What `npm run bench` runs: the runtimes, the rows of each, and the two
+// windows. Roles: "raw" is the session's own transport driven directly,
+// "global" the runtime's global fetch, "peer" another library, "ours" a
+// session row, "anti" the anti-pattern (a new session per request).
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { delimiter, join } from "node:path";
+
+/** The windows: cold (a script's life) and steady (a server's). */
+export const WINDOWS = {
+  cold: { warmup: 2_000, requests: 20_000 },
+  steady: { warmup: 20_000, requests: 100_000 },
+};
+
+/** A new connection per request: fewer, so TIME_WAIT never runs out of ports. */
+export const ANTI_PLAN = { warmup: 200, requests: 2_000 };
+
+export const CONCURRENCIES = [50, 1];
+
+/** The limit the sessions run with (the default), for the connection check. */
+export const SESSION_LIMIT = 100;
+
+const SESSION_ROWS = [
+  ["session.get().json()", "ours"],
+  ["session realistic", "ours"],
+  ["session.fetch()", "ours"],
+];
+
+const NODE_ROWS = [
+  ["undici Clients", "raw"],
+  ...SESSION_ROWS,
+  ["global fetch", "global"],
+  ["undici.request", "peer"],
+  ["undici.fetch", "peer"],
+  ["ky", "peer"],
+  ["ofetch", "peer"],
+  ["got", "peer"],
+  ["axios", "peer"],
+  ["new Session per request", "anti"],
+];
+
+const FETCH_RUNTIME_ROWS = (raw) => [
+  [raw, "raw"],
+  ...SESSION_ROWS,
+  ["global fetch", "global"],
+  ["ky", "peer"],
+  ["ofetch", "peer"],
+  ["new Session per request", "anti"],
+];
+
+/** The row list of each runtime. */
+export const ROWS = {
+  node: NODE_ROWS,
+  node20: NODE_ROWS,
+  deno: FETCH_RUNTIME_ROWS("fetch + HttpClient"),
+  bun: FETCH_RUNTIME_ROWS("fetch + FetchSession"),
+};
+
+/** The bare session row, which the targets compare. */
+export const BARE = "session.get().json()";
+
+function version(command) {
+  const out = spawnSync(command, ["--version"], { encoding: "utf8" });
+  return out.status === 0 ? out.stdout.trim().split("\n")[0] : undefined;
+}
+
+// A Node 20 other than this one: on PATH, outside node_modules (npm puts
+// node_modules/.bin first, where the `node22` package's node lives).
+function findNode20() {
+  const dirs = (process.env.PATH ?? "").split(delimiter);
+  for (const dir of [...dirs, "/usr/bin", "/usr/local/bin"]) {
+    if (dir === "" || dir.includes("node_modules")) continue;
+    const candidate = join(dir, "node");
+    if (existsSync(candidate) && version(candidate)?.startsWith("v20.")) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The runtimes to run: `node` is the Node running this script (the one the
+ * README's commands run), `node20` a Node 20 when that one is another.
+ * Returns the runtimes and the warnings to print.
+ */
+export function findRuntimes(root, only) {
+  const bin = (name) => join(root, "node_modules", ".bin", name);
+  const warnings = [];
+  const runtimes = {
+    node: {
+      label: `Node ${process.versions.node}`,
+      command: process.execPath,
+      args: [],
+    },
+    deno: {
+      label: `Deno ${version(bin("deno"))?.split(" ")[1] ?? "?"}`,
+      command: bin("deno"),
+      args: ["run", "--allow-all"],
+    },
+    bun: {
+      label: `Bun ${version(bin("bun")) ?? "?"}`,
+      command: bin("bun"),
+      args: [],
+    },
+  };
+  if (only.includes("node20")) {
+    if (process.versions.node.startsWith("20.")) {
+      warnings.push(
+        "Node 20 is the Node running the benchmark: its rows are the node rows",
+      );
+      if (!only.includes("node")) only = [...only, "node"];
+    } else {
+      const node20 = findNode20();
+      if (node20 === undefined) {
+        warnings.push(
+          "WARNING: no Node 20 found on PATH: the Node 20 rows did not run",
+        );
+      } else {
+        runtimes.node20 = {
+          label: `Node ${version(node20).slice(1)}`,
+          command: node20,
+          args: [],
+        };
+      }
+    }
+  }
+  for (const name of Object.keys(runtimes)) {
+    if (!only.includes(name)) delete runtimes[name];
+  }
+  return { runtimes, warnings };
+}
