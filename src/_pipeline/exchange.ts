@@ -48,6 +48,8 @@ export class Exchange
   #failed: unknown = undefined;
   // Times (performance.now()) kept only when someone observes events.
   #created = 0;
+  // #created was read when it was made (not when its call was queued).
+  #createdNow = false;
   #sent = 0;
   #headersAt = 0;
 
@@ -61,9 +63,12 @@ export class Exchange
   readonly bodyIdleTimeout: number;
   readonly proxy: ProxyInfo | undefined;
 
+  /** `headers` and `body`: what this hop sends (the plan's, with cookies...). */
   constructor(
     call: Call,
     hop: Hop,
+    headers: Readonly<Record<string, string>>,
+    body: AdapterBody,
     attempt: number,
     proxy: ProxyInfo | undefined,
     forget: (exchange: Exchange) => void,
@@ -76,15 +81,17 @@ export class Exchange
     this.origin = hop.target.origin;
     this.path = hop.target.path;
     this.url = hop.target.url;
-    this.headers = hop.headers;
-    this.body = hop.body;
+    this.headers = headers;
+    this.body = body;
     const { timeouts } = call.plan;
     this.connectTimeout = timeouts.connect;
     this.bodyIdleTimeout = timeouts.bodyIdle;
     this.proxy = proxy;
     if (call.emit !== undefined) {
       // A call queued before its first exchange: that wait is this one's.
-      this.#created = call.queuedAt || now();
+      this.#created = call.queuedAt;
+      this.#createdNow = this.#created === 0;
+      if (this.#createdNow) this.#created = now();
       call.queuedAt = 0;
     }
     call.attach(this);
@@ -104,12 +111,16 @@ export class Exchange
 
   readonly onDone = (error?: unknown): void => this.finish(error);
 
-  /** Handed to the adapter: start the phase timers, tell observers. */
-  sent(reportsConnect: boolean): void {
+  /**
+   * Handed to the adapter: start the phase timers, tell observers.
+   * `waited`: it queued for its permit since it was made.
+   */
+  sent(reportsConnect: boolean, waited: boolean): void {
     this.#startTimer(sendTimer(this.call.plan.timeouts, reportsConnect));
     const emit = this.call.emit;
     if (emit !== undefined) {
-      this.#sent = now();
+      // Sent in the same turn it was made: one clock read fewer.
+      this.#sent = waited || !this.#createdNow ? now() : this.#created;
       const { method, url } = this.hop.info;
       emit({ type: "request", method, url, attempt: this.attempt });
     }

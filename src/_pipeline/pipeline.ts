@@ -274,28 +274,28 @@ export class Pipeline {
     attempt: number,
     intent: ReadIntent,
   ): Promise<SessionResponse> {
-    let sent = hop;
+    // What this hop sends over the plan: cookies, a metered body.
+    let headers = hop.headers;
+    let body = hop.body;
     const cookies = this.#cookies;
     if (cookies !== undefined) {
-      const headers = cookies.attach(hop.headers, hop.target.url);
-      if (headers !== hop.headers) sent = { ...hop, headers };
+      headers = cookies.attach(headers, hop.target.url);
     }
     const { onUploadProgress } = call.plan.bodyOptions;
-    if (onUploadProgress !== undefined && hop.body !== null) {
+    if (onUploadProgress !== undefined && body !== null) {
       const upload = meterUpload(
-        hop.body,
-        sent.headers["content-length"],
+        body,
+        headers["content-length"],
         onUploadProgress,
       );
-      sent = {
-        ...sent,
-        body: upload.body,
-        headers: { ...sent.headers, ...upload.headers },
-      };
+      body = upload.body;
+      headers = { ...headers, ...upload.headers };
     }
     const exchange = new Exchange(
       call,
-      sent,
+      hop,
+      headers,
+      body,
       attempt,
       this.#proxies?.for(hop.target.origin),
       this.inFlight.forget,
@@ -323,7 +323,7 @@ export class Pipeline {
       const permit = taken ?? limiter.tryAcquire(exchange.origin);
       if (permit !== undefined) {
         exchange.permit = permit;
-        return this.#dispatch(exchange);
+        return this.#dispatch(exchange, false);
       }
       // The call itself is the abort source: a queued request costs no
       // AbortSignal.
@@ -332,17 +332,18 @@ export class Pipeline {
         signal: call,
       }).then((permit) => {
         exchange.permit = permit;
-        return this.#dispatch(exchange);
+        return this.#dispatch(exchange, true);
       });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #dispatch(exchange: Exchange): Promise<AdapterResponse> {
+  /** `waited`: it queued for its permit since it was made. */
+  #dispatch(exchange: Exchange, waited: boolean): Promise<AdapterResponse> {
     const adapter = this.#pool.adapter;
     if (exchange.call.watchesSend) {
-      exchange.sent(adapter.reportsConnect === true);
+      exchange.sent(adapter.reportsConnect === true, waited);
     }
     return adapter.dispatch(exchange);
   }
