@@ -11,6 +11,8 @@ for (
     "examples/basic.ts",
     "examples/two_sessions.ts",
     "examples/app_lifecycle.ts",
+    "examples/hono_app.ts",
+    "examples/express_app.ts",
   ]
 ) {
   console.log(`\n=== ${example} ===`);
