@@ -25,14 +25,14 @@ const expectations: Record<string, RegExp[]> = {
   ],
   "app_lifecycle.ts": [
     /node:http {2}served ada, grace, alan, edsger, barbara over 1 upstream connection\(s\)/,
-    /node:http {2}sessions closed with the server: true/,
+    /node:http {2}sessions closed with the server: true, upstream sockets open: 0$/m,
     /Fastify {4}served .* over 1 upstream connection\(s\)/,
-    /Fastify {4}sessions closed with the server: true/,
+    /Fastify {4}sessions closed with the server: true, upstream sockets open: 0$/m,
     // Its third part serves with Deno.serve, on Deno only.
     ...(runtime === "deno"
       ? [
         /Deno\.serve served .* over 1 upstream connection\(s\)/,
-        /Deno\.serve sessions closed with the server: true/,
+        /Deno\.serve sessions closed with the server: true, upstream sockets open: 0$/m,
       ]
       : []),
   ],
