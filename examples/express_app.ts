@@ -6,8 +6,8 @@
  * closing the registry closed them all.
  *
  * Run on Node from its tsc output: `node .build/examples/express_app.js`
- * (or `node_modules/.bin/deno run -A examples/express_app.ts`, or
- * `node_modules/.bin/bun examples/express_app.ts`).
+ * (or `scripts/runtimes/node_modules/.bin/deno run -A examples/express_app.ts`, or
+ * `scripts/runtimes/node_modules/.bin/bun examples/express_app.ts`).
  *
  * @module
  */

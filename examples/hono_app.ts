@@ -6,8 +6,8 @@
  * After shutdown, the upstream server counts the sockets still open to it:
  * closing the registry closed them all.
  *
- * Run: `node_modules/.bin/deno run -A examples/hono_app.ts` or
- * `node_modules/.bin/bun examples/hono_app.ts` (on Node, run its tsc output:
+ * Run: `scripts/runtimes/node_modules/.bin/deno run -A examples/hono_app.ts` or
+ * `scripts/runtimes/node_modules/.bin/bun examples/hono_app.ts` (on Node, run its tsc output:
  * `node .build/examples/hono_app.js`).
  *
  * @module
