@@ -80,22 +80,15 @@ export {
   type TimeoutPhase,
 } from "./src/errors.ts";
 export type { RequestInfo } from "./src/request_info.ts";
-export {
-  type HeaderRecord,
-  type HeadersInput,
-  mergeHeaders,
-} from "./src/headers.ts";
-export { appendParams, type ParamValue, type SearchParams } from "./src/url.ts";
-export { Limiter, type LimiterOptions, type Permit } from "./src/limiter.ts";
+export type { HeadersInput } from "./src/headers.ts";
+export type { ParamValue, SearchParams } from "./src/url.ts";
 export type {
-  AbortSource,
   AdapterBody,
   AdapterRequest,
   AdapterResponse,
   PoolAdapter,
   PoolHints,
   ProxyInfo,
-  TlsConfig,
 } from "./src/adapters/adapter.ts";
 export { NodeAdapter, type NodeAdapterOptions } from "./src/adapters/node.ts";
 export { DenoAdapter, type DenoAdapterOptions } from "./src/adapters/deno.ts";

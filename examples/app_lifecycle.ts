@@ -5,23 +5,32 @@
  * Fastify's onClose hook, and with Deno.serve when running on Deno. Request
  * handlers anywhere in the code take their session from the registry.
  *
- * Run: `node_modules/.bin/deno run -A examples/app_lifecycle.ts` (or `bun`
- * the same file; `npm run demo` runs every example).
+ * Run: `scripts/runtimes/node_modules/.bin/deno run -A examples/app_lifecycle.ts` (or `bun`
+ * the same file; `npm test` runs every example).
  *
  * @module
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import Fastify from "fastify";
 import { SessionRegistry } from "../mod.ts";
 
-// An upstream API on loopback, standing in for GitHub; counts connections.
+// An upstream API on loopback, standing in for GitHub; counts connections
+// and keeps the sockets open right now. It never closes an idle connection
+// itself within the example's lifetime, so a socket gone after shutdown was
+// closed by the session's side.
 let upstreamConnections = 0;
+const upstreamSockets = new Set<Socket>();
 const upstream = createServer((request, response) => {
   response.writeHead(200, { "content-type": "application/json" });
   response.end(JSON.stringify({ login: request.url?.split("/").pop() }));
 });
-upstream.on("connection", () => upstreamConnections++);
+upstream.keepAliveTimeout = 60_000;
+upstream.on("connection", (socket: Socket) => {
+  upstreamConnections++;
+  upstreamSockets.add(socket);
+  socket.on("close", () => upstreamSockets.delete(socket));
+});
 await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
 const upstreamUrl = `http://127.0.0.1:${
   (upstream.address() as AddressInfo).port
@@ -33,6 +42,20 @@ function createSessions() {
   return new SessionRegistry({
     github: { baseUrl: upstreamUrl, headers: { accept: "application/json" } },
   });
+}
+
+// After a shutdown: whether the sessions closed, and the sockets still open
+// at the upstream (which learns of a close a moment later: a bounded wait).
+async function report(name: string, closed: boolean): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (upstreamSockets.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  console.log(
+    `${
+      name.padEnd(10)
+    } sessions closed with the server: ${closed}, upstream sockets open: ${upstreamSockets.size}`,
+  );
 }
 
 async function exercise(name: string, url: string): Promise<void> {
@@ -67,9 +90,8 @@ async function exercise(name: string, url: string): Promise<void> {
   );
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  console.log(
-    `node:http  sessions closed with the server: ${sessions!.closed}`,
-  );
+  await sessions!.close(); // closing since "close"; close() is idempotent
+  await report("node:http", sessions!.closed);
 }
 
 // 2. Fastify: decorate the app with the registry, close it in onClose.
@@ -85,7 +107,7 @@ async function exercise(name: string, url: string): Promise<void> {
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   await exercise("Fastify", address);
   await app.close();
-  console.log(`Fastify    sessions closed with the server: ${sessions.closed}`);
+  await report("Fastify", sessions.closed);
 }
 
 // 3. Deno.serve: open before serving, close once the server has finished.
@@ -119,7 +141,7 @@ if (deno) {
   await server.shutdown();
   await server.finished;
   await sessions.close(); // already closing; close() is idempotent
-  console.log(`Deno.serve sessions closed with the server: ${sessions.closed}`);
+  await report("Deno.serve", sessions.closed);
 }
 
 upstream.closeAllConnections();

@@ -1,8 +1,8 @@
 /**
  * One session for many requests, against a local server started here.
  *
- * Run: `node_modules/.bin/deno run -A examples/basic.ts` (or `bun` the same
- * file; on Node, `npm run demo` runs it).
+ * Run: `scripts/runtimes/node_modules/.bin/deno run -A examples/basic.ts` (or `bun` the same
+ * file; `npm test` runs it on Deno, Node and Bun).
  *
  * @module
  */

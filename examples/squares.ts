@@ -10,7 +10,7 @@
  * 4. the same work with a session per request (the anti-pattern), side by
  *    side: TCP connections opened to the math service, and time taken.
  *
- * Run: `npm run demo`, or `node_modules/.bin/deno run -A examples/squares.ts`
+ * Run: `npm run demo`, or `scripts/runtimes/node_modules/.bin/deno run -A examples/squares.ts`
  * (or `bun` the same file).
  *
  * @module

@@ -4,8 +4,8 @@
  * long queue, for bulk work that must not flood the upstream. Within the
  * bulk session, `priority` lets some queued requests go first.
  *
- * Run: `node_modules/.bin/deno run -A examples/two_sessions.ts` (or `bun`
- * the same file; `npm run demo` runs every example).
+ * Run: `scripts/runtimes/node_modules/.bin/deno run -A examples/two_sessions.ts` (or `bun`
+ * the same file; `npm test` runs every example).
  *
  * @module
  */

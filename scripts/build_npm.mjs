@@ -41,6 +41,12 @@ if (!versionSource.includes(`VERSION = "${denoJson.version}"`)) {
   process.exit(1);
 }
 const devJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+for (const field of ["repository", "homepage", "bugs"]) {
+  if (devJson[field] === undefined) {
+    console.error(`build: package.json has no '${field}' for the npm page`);
+    process.exit(1);
+  }
+}
 
 // Dependencies: every npm: import in deno.json must be a dependency of the
 // dev package.json with the same range, and the other way round.
@@ -138,6 +144,10 @@ const pkg = {
   description:
     "HTTP sessions for Deno, Node and Bun: one pooled, configured, cleanly closed session, at raw-client speed.",
   license: denoJson.license,
+  // Where the npm page links to; the README's links use the same repository.
+  repository: devJson.repository,
+  homepage: devJson.homepage,
+  bugs: devJson.bugs,
   type: "module",
   main: "./cjs/mod.js",
   module: "./esm/mod.js",

@@ -4,12 +4,16 @@
 // and README examples run as tests, and a JSR publish dry run. Stops at the first failing step.
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
+import { runtimeBin } from "./runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
-const deno = join(root, "node_modules/.bin/deno");
+const deno = runtimeBin("deno");
 const steps = [
   ["format", deno, ["fmt", "--check"]],
   ["lint", deno, ["lint"]],
+  ["README links (they must work on npm and JSR)", process.execPath, [
+    "scripts/readme_links.mjs",
+  ]],
   [
     "structure (import cycles, layers, file and function sizes)",
     process.execPath,

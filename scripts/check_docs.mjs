@@ -3,10 +3,11 @@
 // exported class, has no @example in its JSDoc (`deno doc --lint` checks
 // that docs exist, not examples). Like std's _tools/check_docs.ts.
 import { execFileSync } from "node:child_process";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { runtimeBin } from "./runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
-const json = execFileSync(join(root, "node_modules/.bin/deno"), [
+const json = execFileSync(runtimeBin("deno"), [
   "doc",
   "--json",
   "mod.ts",
@@ -40,6 +41,7 @@ for (const [specifier, module] of Object.entries(doc.nodes)) {
       }
       if (declaration.kind !== "class") continue;
       for (const constructor of declaration.def.constructors ?? []) {
+        if (constructor.accessibility === "private") continue;
         if (!constructor.jsDoc?.doc) {
           problems.push(`${where} constructor: no documentation`);
         }

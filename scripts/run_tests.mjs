@@ -1,21 +1,26 @@
 #!/usr/bin/env node
-// Runs tests/**/*_test.ts on Deno (sanitizers on), Node (the suite compiled by
-// tsc with the npm build's settings) and Bun, prints one line per runtime
-// and the closing line "N passed, N failed". Exits non-zero when a test
-// fails or a runtime ran no test.
+// Runs tests/**/*_test.ts on Deno (sanitizers on), on Node 20, 22 and 24
+// (the suite compiled by tsc with the npm build's settings) and on Bun,
+// prints one line per runtime with its full version, and the closing line
+// "N passed, N failed". Exits non-zero when a test fails or a runtime ran
+// no test. The runtimes are installed on first use (scripts/runtimes.mjs).
 //
 // Usage: node scripts/run_tests.mjs [--only deno,node,bun] [filter...]
-import { spawn } from "node:child_process";
+//   (`node` is every Node version; `node20`, `node22`, `node24` one each)
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { NODE_MAJORS, nodeVersion, runtimeBin } from "./runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
 const args = process.argv.slice(2);
-let only = ["deno", "node", "bun"];
+const ALL = ["deno", ...NODE_MAJORS.map((major) => `node${major}`), "bun"];
+let only = ALL;
 const onlyIndex = args.indexOf("--only");
 if (onlyIndex !== -1) {
-  only = args[onlyIndex + 1].split(",");
+  only = args[onlyIndex + 1].split(",").flatMap((name) =>
+    name === "node" ? NODE_MAJORS.map((major) => `node${major}`) : [name]
+  );
   args.splice(onlyIndex, 2);
 }
 const filters = args;
@@ -67,49 +72,76 @@ function count(pattern, text) {
 
 const results = [];
 
-async function runtime(name, steps) {
+// `name` runs when asked for; it is reported as `label` (with its version).
+async function runtime(name, label, steps) {
   if (!only.includes(name)) return;
-  console.log(`\n=== ${name} ===`);
+  console.log(`\n=== ${label} ===`);
   const result = await steps();
-  results.push({ name, ...result });
+  results.push({ name: label, ...result });
 }
 
-await runtime("deno", async () => {
-  const { code, output } = await run(bin("deno"), [
+function versionOf(binary) {
+  const out = spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout;
+  return /(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? "?";
+}
+
+// Fixture servers of the Deno and Bun suites run on the Node running this;
+// the Deno leak test runs this Deno from every suite.
+const deno = runtimeBin("deno");
+const fixtureEnv = {
+  SESSIONS_TEST_NODE: process.execPath,
+  SESSIONS_TEST_DENO: deno,
+};
+
+await runtime("deno", `deno ${versionOf(deno)}`, async () => {
+  const { code, output } = await run(deno, [
     "test",
     "--allow-all",
     ...testFiles.map((f) => `tests/${f}`),
-  ]);
+  ], { env: fixtureEnv });
   const passed = count(/\|\s*(\d+) passed/g, output) ?? 0;
   const failed = count(/\|\s*\d+ passed[^|]*\|\s*(\d+) failed/g, output) ??
     (code === 0 ? 0 : 1);
   return { code, passed, failed };
 });
 
-await runtime("node", async () => {
-  const build = await run(bin("tsc"), ["-p", "tsconfig.json"]);
-  if (build.code !== 0) {
-    return { code: build.code, passed: 0, failed: 1, note: "tsc failed" };
-  }
-  const { code, output } = await run(process.execPath, [
+// The Node suite is compiled once and run on every Node version.
+let nodeBuild;
+for (const major of NODE_MAJORS) {
+  const node = runtimeBin(`node${major}`);
+  await runtime(`node${major}`, `node ${nodeVersion(node)}`, async () => {
+    nodeBuild ??= await run(join(root, "node_modules", ".bin", "tsc"), [
+      "-p",
+      "tsconfig.json",
+    ]);
+    if (nodeBuild.code !== 0) {
+      return { code: nodeBuild.code, passed: 0, failed: 1, note: "tsc failed" };
+    }
+    return await nodeSuite(node);
+  });
+}
+
+async function nodeSuite(node) {
+  const { code, output } = await run(node, [
     "--test",
     "--test-reporter=tap",
     "--test-concurrency=1",
     ...testFiles.map((f) => `.build/tests/${f.replace(/\.ts$/, ".js")}`),
-  ]);
+  ], { env: fixtureEnv });
   const passed = count(/^# pass (\d+)/gm, output) ?? 0;
   const failed = (count(/^# fail (\d+)/gm, output) ?? (code === 0 ? 0 : 1)) +
     (count(/^# cancelled (\d+)/gm, output) ?? 0);
   return { code, passed, failed };
-});
+}
 
-await runtime("bun", async () => {
-  const { code, output } = await run(bin("bun"), [
+const bun = runtimeBin("bun");
+await runtime("bun", `bun ${versionOf(bun)}`, async () => {
+  const { code, output } = await run(bun, [
     "test",
     "--timeout",
     "30000",
     ...testFiles.map((f) => `./tests/${f}`),
-  ]);
+  ], { env: fixtureEnv });
   const passed = count(/^\s*(\d+) pass$/gm, output) ?? 0;
   const failed = count(/^\s*(\d+) fail$/gm, output) ?? (code === 0 ? 0 : 1);
   return { code, passed, failed };
@@ -129,7 +161,7 @@ for (const result of results) {
   if (status !== "ok") ok = false;
   console.log(
     `${
-      result.name.padEnd(5)
+      result.name.padEnd(12)
     } ${status}: ${result.passed} passed, ${result.failed} failed${
       result.note ? ` (${result.note})` : ""
     }`,
@@ -138,9 +170,9 @@ for (const result of results) {
   failed += result.failed + (empty ? 1 : 0) +
     (result.code !== 0 && result.failed === 0 ? 1 : 0);
 }
-for (const name of ["deno", "node", "bun"]) {
+for (const name of ALL) {
   if (!only.includes(name)) {
-    console.log(`${name.padEnd(5)} SKIPPED (--only): not a full run`);
+    console.log(`${name.padEnd(12)} SKIPPED (--only): not a full run`);
   }
 }
 console.log(`${passed} passed, ${failed} failed`);

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Packs npm/, installs the tarball into a fresh temporary project, and uses it
 // from ESM import, CJS require and a type-checked TypeScript consumer, on
-// Node 20 (this one), 22 and 24 (the npm `node` packages).
+// Node 20, 22 and 24 (installed by scripts/runtimes.mjs), each named with
+// the version it reports.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { NODE_MAJORS, nodeVersion, runtimeBin } from "./runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const npmDir = join(root, "npm");
@@ -170,14 +172,11 @@ export async function main(): Promise<number> {
   );
   sh(join(work, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"]);
   console.log("smoke: TypeScript consumer type-checks");
-  const nodes = [
-    ["node 20 (this)", process.execPath],
-    ["node 22", join(root, "node_modules/node22/bin/node")],
-    ["node 24", join(root, "node_modules/node24/bin/node")],
-  ];
-  for (const [name, node] of nodes) {
-    if (!existsSync(node)) {
-      console.error(`smoke: ${name} is missing at ${node}`);
+  for (const major of NODE_MAJORS) {
+    const node = runtimeBin(`node${major}`);
+    const name = `node ${nodeVersion(node)}`;
+    if (!name.startsWith(`node ${major}.`)) {
+      console.error(`smoke: ${node} is not Node ${major} (${name})`);
       process.exit(1);
     }
     process.stdout.write(`smoke: ${name}: ` + sh(node, ["esm.mjs"]));

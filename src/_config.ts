@@ -8,12 +8,7 @@
  *
  * @module
  */
-import type {
-  PoolAdapter,
-  PoolHints,
-  ProxyInfo,
-  TlsConfig,
-} from "./adapters/adapter.ts";
+import type { PoolAdapter, PoolHints, ProxyInfo } from "./adapters/adapter.ts";
 import {
   checkBoolean,
   checkKeys,
@@ -47,7 +42,7 @@ import {
   type RedirectPolicy,
 } from "./_redirects.ts";
 import { DEFAULT_TIMEOUTS, parseTimeouts, type Timeouts } from "./_timeouts.ts";
-import { parseTls } from "./_tls_config.ts";
+import { parseTls, type TlsConfig } from "./_tls_config.ts";
 
 /** Everything a session was configured with, checked. */
 export interface SessionConfig {

@@ -1,5 +1,4 @@
 // The `tls` option, checked into what adapters get (TlsConfig).
-import type { TlsConfig } from "./adapters/adapter.ts";
 import type { TlsOptions } from "./network.ts";
 import {
   checkBoolean,
@@ -17,6 +16,17 @@ const TLS_KEYS = keySet<TlsOptions>(
     insecure: true,
   } satisfies KeyRegistry<TlsOptions>,
 );
+
+/**
+ * The `tls` option, checked: what a session passes to adapters as
+ * `PoolHints.tls` (a `TlsOptions` whose `ca` is always an array).
+ */
+export interface TlsConfig extends TlsOptions {
+  ca: string[];
+  cert?: string;
+  key?: string;
+  insecure: boolean;
+}
 
 function isPem(value: unknown): value is string {
   return typeof value === "string" && /-----BEGIN [A-Z0-9 ]+-----/.test(value);

@@ -23,13 +23,6 @@ export type HeadersInput =
 
 /**
  * Lower-case names mapped to values; what the pools receive.
- *
- * @example
- * ```ts
- * import { mergeHeaders, type HeaderRecord } from "@x/sessions";
- * const headers: HeaderRecord = mergeHeaders({}, { Accept: "application/json" });
- * console.log(headers); // { accept: "application/json" }
- * ```
  */
 export type HeaderRecord = Record<string, string>;
 
@@ -115,13 +108,6 @@ function describeType(value: unknown): string {
 /**
  * Merge `extra` over `base` into a new record (or `base` itself when there
  * is nothing to merge). `undefined` values in a record remove the header.
- *
- * @example
- * ```ts
- * import { mergeHeaders } from "@x/sessions";
- * console.log(mergeHeaders({ accept: "*\/*", "x-a": "1" }, { "X-A": undefined, "x-b": "2" }));
- * // { accept: "*\/*", "x-b": "2" }
- * ```
  *
  * @param base Normalised headers (lower-case names), not modified.
  * @param extra Headers to lay over them.

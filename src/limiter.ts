@@ -9,19 +9,26 @@
  *
  * @module
  */
-import type { AbortSource } from "./adapters/adapter.ts";
 import { QueueFullError } from "./errors.ts";
 import { checkBoolean, checkCount, checkObject } from "./_checks.ts";
 
 /**
+ * A light stand-in for `AbortSignal` (a session's call is one): `aborted`,
+ * `reason`, and listeners for `"abort"` only.
+ */
+export interface AbortSource {
+  /** `true` once aborted. */
+  readonly aborted: boolean;
+  /** Why it was aborted. */
+  readonly reason: unknown;
+  /** Call `listener` once, when aborted. */
+  addEventListener(type: "abort", listener: () => void): void;
+  /** Forget a listener. */
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/**
  * Options of {@linkcode Limiter}.
- *
- * @example
- * ```ts
- * import { Limiter, type LimiterOptions } from "@x/sessions";
- * const options: LimiterOptions = { limit: 10, limitPerHost: 2, maxQueue: 1_000 };
- * const limiter = new Limiter(options);
- * ```
  */
 export interface LimiterOptions {
   /** Maximum permits over all origins; 0 means no limit. @default 0 */
@@ -42,14 +49,6 @@ export interface LimiterOptions {
 /**
  * A held slot of a {@linkcode Limiter}. Release it once; `using` releases it
  * at the end of the block.
- *
- * @example
- * ```ts
- * import { Limiter } from "@x/sessions";
- * const limiter = new Limiter({ limit: 1 });
- * using permit = await limiter.acquire("https://a.test");
- * console.log(permit.origin); // "https://a.test"
- * ```
  */
 export interface Permit extends Disposable {
   /** The origin the permit is for. */
@@ -189,18 +188,6 @@ class HeldPermit implements Permit {
 
 /**
  * Total and per-origin limits with a FIFO queue ordered by priority.
- *
- * @example Hold a permit for the length of a block
- * ```ts
- * import { Limiter } from "@x/sessions";
- *
- * const limiter = new Limiter({ limit: 2 });
- * {
- *   using permit = await limiter.acquire("https://a.test");
- *   console.log(limiter.active, permit.origin); // 1 "https://a.test"
- * }
- * console.log(limiter.active); // 0
- * ```
  */
 export class Limiter {
   #limit: number;
@@ -235,12 +222,6 @@ export class Limiter {
 
   /**
    * Permits held now.
-   *
-   * @example
-   * ```ts
-   * import { Limiter } from "@x/sessions";
-   * console.log(new Limiter().active); // 0
-   * ```
    */
   get active(): number {
     return this.#active;
@@ -248,12 +229,6 @@ export class Limiter {
 
   /**
    * Requests waiting for a permit now.
-   *
-   * @example
-   * ```ts
-   * import { Limiter } from "@x/sessions";
-   * console.log(new Limiter().queued); // 0
-   * ```
    */
   get queued(): number {
     return this.#waiting;
@@ -261,15 +236,6 @@ export class Limiter {
 
   /**
    * Take a permit at once if one is free, without queueing.
-   *
-   * @example
-   * ```ts
-   * import { Limiter } from "@x/sessions";
-   * const limiter = new Limiter({ limit: 1 });
-   * const permit = limiter.tryAcquire("https://a.test");
-   * console.log(permit !== undefined, limiter.tryAcquire("https://a.test")); // true undefined
-   * permit?.release();
-   * ```
    *
    * @param origin The origin the request goes to.
    * @returns A permit, or `undefined` when over a limit.
@@ -285,16 +251,6 @@ export class Limiter {
   /**
    * Wait for a permit. Higher `priority` goes first; equal priorities go in
    * arrival order.
-   *
-   * @example
-   * ```ts
-   * import { Limiter } from "@x/sessions";
-   * const limiter = new Limiter({ limit: 1 });
-   * const first = await limiter.acquire("https://a.test");
-   * const second = limiter.acquire("https://a.test");
-   * first.release();
-   * (await second).release();
-   * ```
    *
    * @param origin The origin the request goes to.
    * @param options `priority` (default 0) and an abort `signal`.
@@ -321,12 +277,6 @@ export class Limiter {
 
   /**
    * Reject every waiting request with `reason` (used by `destroy()`).
-   *
-   * @example
-   * ```ts
-   * import { Limiter } from "@x/sessions";
-   * new Limiter().rejectAll(new Error("closing"));
-   * ```
    *
    * @param reason The rejection reason.
    */

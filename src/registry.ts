@@ -21,7 +21,7 @@ import { SessionClosedError } from "./errors.ts";
  * closed together with `close()` or `await using`.
  *
  * Typical lifecycle: create the registry when the server starts, close it
- * when the server stops, and import it actionver a session is needed.
+ * when the server stops, and import it wherever a session is needed.
  *
  * @example
  * ```ts

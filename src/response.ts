@@ -66,6 +66,17 @@ const READ_BLOB = (raw: AdapterResponse) => raw.blob();
 const READ_NOTHING = (raw: AdapterResponse) => raw.dump();
 
 /** Record the URLs a response was redirected through (the session's). */
+/**
+ * A response a session made (the constructor is private): `owner` is the
+ * exchange, for error mapping; `watch` frees the connection if the response
+ * is garbage-collected unread (off when a body reader is already chained).
+ */
+export let newSessionResponse: (
+  raw: AdapterResponse,
+  request: RequestInfo,
+  owner?: BodyOwner,
+  watch?: boolean,
+) => SessionResponse;
 export let setRedirects: (
   response: SessionResponse,
   urls: readonly string[],
@@ -126,30 +137,13 @@ export class SessionResponse implements AsyncDisposable {
   #token: object | undefined;
   #stream: ReadableStream<Uint8Array> | null | undefined;
 
-  /**
-   * Wrap an adapter response. Sessions create these; users do not need to.
-   *
-   * @param raw The adapter's response.
-   * @param request The request's method and URL.
-   * @param owner The exchange, for error mapping (internal).
-   * @param watch Free the connection if the response is garbage-collected
-   * unread (internal; off when a body reader is already chained).
-   */
-  constructor(
-    raw: AdapterResponse,
-    request: RequestInfo,
-    owner?: BodyOwner,
-    watch: boolean = owner !== undefined,
-  ) {
+  // Sessions make these (see newSessionResponse); users get one from a
+  // request, or from a WHATWG Response with SessionResponse.from().
+  private constructor(raw: AdapterResponse, request: RequestInfo) {
     this.#raw = raw;
-    this.#owner = owner;
     this.status = raw.status;
     this.ok = raw.status >= 200 && raw.status < 300;
     this.request = request;
-    if (watch) {
-      this.#token = {};
-      this.#unread = watchUnread(this.#token, raw);
-    }
   }
 
   /**
@@ -485,6 +479,15 @@ export class SessionResponse implements AsyncDisposable {
   }
 
   static {
+    newSessionResponse = (raw, request, owner, watch = owner !== undefined) => {
+      const response = new SessionResponse(raw, request);
+      response.#owner = owner;
+      if (watch) {
+        response.#token = {};
+        response.#unread = watchUnread(response.#token, raw);
+      }
+      return response;
+    };
     setRedirects = (response, urls) => {
       response.#redirects = urls;
     };

@@ -45,32 +45,36 @@ export class ResponsePromise extends Promise<SessionResponse> {
   #inner: Promise<SessionResponse> | undefined;
 
   /**
-   * Create a response promise. Sessions create these; users do not need to.
+   * Create a response promise; sessions create these. As for `new
+   * Promise()`, with the body shortcuts of a response promise.
    *
    * @example
    * ```ts
-   * import { ResponsePromise, type SessionResponse } from "@x/sessions";
-   * const never = new ResponsePromise((_resolve: (r: SessionResponse) => void) => {});
-   * console.log(never instanceof Promise); // true
+   * import { MockAdapter, ResponsePromise, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/user", { json: { name: "Ada" } });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * // A request sent a little later, with the shortcuts still there.
+   * const later = new ResponsePromise((resolve) => {
+   *   setTimeout(() => resolve(session.get("user")), 10);
+   * });
+   * console.log(await later.json()); // { name: "Ada" }
    * ```
    *
    * @param executor As for `new Promise()`.
-   * @param intent Records that a body shortcut was called (internal).
    */
   constructor(
     executor: (
       resolve: (value: SessionResponse | PromiseLike<SessionResponse>) => void,
       reject: (reason?: unknown) => void,
     ) => void,
-    intent?: ReadIntent,
   ) {
     super(executor);
-    this.#intent = intent;
   }
 
   static {
     responsePromise = (inner, intent) => {
-      const promise = new ResponsePromise(PENDING, intent);
+      const promise = new ResponsePromise(PENDING);
+      promise.#intent = intent;
       promise.#inner = inner;
       return promise;
     };

@@ -163,13 +163,6 @@ function fromUrl(url: URL): Target {
 /**
  * Append query parameters to a path.
  *
- * @example
- * ```ts
- * import { appendParams } from "@x/sessions";
- * console.log(appendParams("/search?x=1", { q: "a b", tag: ["a", "b"] }));
- * // "/search?x=1&q=a+b&tag=a&tag=b"
- * ```
- *
  * @param path A path, possibly with a query already.
  * @param params Parameters to add; `undefined` and `null` values are skipped.
  * @returns The path with the encoded parameters appended.

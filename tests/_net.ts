@@ -143,11 +143,13 @@ function repoRoot(): string {
   }
 }
 
-/** Node itself on Node; else node_modules/.bin/node; else `node` on PATH. */
-function nodeBinary(root: string): string {
+/**
+ * Node itself on Node; else the Node the test runner named
+ * (`SESSIONS_TEST_NODE`); else `node` on PATH.
+ */
+function nodeBinary(): string {
   if (runtime === "node") return process.execPath;
-  const local = join(root, "node_modules", ".bin", "node");
-  return existsSync(local) ? local : "node";
+  return process.env.SESSIONS_TEST_NODE ?? "node";
 }
 
 /** Start the network fixtures in a Node child process (ready within 20 s). */
@@ -157,7 +159,7 @@ export async function startNetFixtures(
   const root = repoRoot();
   const config = JSON.stringify({ lifetimeMs: options.lifetimeMs ?? 120_000 });
   const child: ChildProcess = spawn(
-    nodeBinary(root),
+    nodeBinary(),
     [join(root, FIXTURE), config],
     { cwd: root, stdio: ["pipe", "pipe", "pipe"] },
   );

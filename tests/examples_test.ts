@@ -2,7 +2,20 @@
 // and prints what it promises.
 import assert from "node:assert/strict";
 import { runScript } from "./_child.ts";
-import { test } from "./_test.ts";
+import { runtime, test } from "./_test.ts";
+
+// The framework examples print the runtime they ran on; the names can only
+// have come from the upstream, through the app's session; the socket count
+// is measured at the upstream after the app shut down.
+function servedThroughSession(framework: string): RegExp[] {
+  const label = `${framework} \\(${runtime}\\)`;
+  return [
+    new RegExp(
+      `${label} served Ada Lovelace, Grace Hopper, Alan Turing over 1 upstream connection\\(s\\)`,
+    ),
+    new RegExp(`${label} upstream sockets open after shutdown: 0$`, "m"),
+  ];
+}
 
 const expectations: Record<string, RegExp[]> = {
   "squares.ts": [
@@ -12,10 +25,19 @@ const expectations: Record<string, RegExp[]> = {
   ],
   "app_lifecycle.ts": [
     /node:http {2}served ada, grace, alan, edsger, barbara over 1 upstream connection\(s\)/,
-    /node:http {2}sessions closed with the server: true/,
+    /node:http {2}sessions closed with the server: true, upstream sockets open: 0$/m,
     /Fastify {4}served .* over 1 upstream connection\(s\)/,
-    /Fastify {4}sessions closed with the server: true/,
+    /Fastify {4}sessions closed with the server: true, upstream sockets open: 0$/m,
+    // Its third part serves with Deno.serve, on Deno only.
+    ...(runtime === "deno"
+      ? [
+        /Deno\.serve served .* over 1 upstream connection\(s\)/,
+        /Deno\.serve sessions closed with the server: true, upstream sockets open: 0$/m,
+      ]
+      : []),
   ],
+  "hono_app.ts": servedThroughSession("Hono"),
+  "express_app.ts": servedThroughSession("Express"),
   "basic.ts": [/100 requests in [\d.]+ ms over \d+ connection\(s\)/],
   "two_sessions.ts": [
     /urgent request answered after \d+ ms/,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mergeHeaders, Session } from "../mod.ts";
+import { Session } from "../mod.ts";
+import { mergeHeaders } from "../src/headers.ts";
 import { startServer } from "./_server.ts";
 import { test } from "./_test.ts";
 

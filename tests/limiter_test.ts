@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Limiter, QueueFullError } from "../mod.ts";
+import { QueueFullError } from "../mod.ts";
+import { Limiter } from "../src/limiter.ts";
 import { test } from "./_test.ts";
 
 test("Limiter holds the total limit and queues in priority order", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendParams } from "../mod.ts";
+import { appendParams } from "../src/url.ts";
 import { parseBaseUrl, resolveTarget } from "../src/url.ts";
 import { test } from "./_test.ts";
 

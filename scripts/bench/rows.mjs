@@ -2,9 +2,8 @@
 // windows. Roles: "raw" is the session's own transport driven directly,
 // "global" the runtime's global fetch, "peer" another library, "ours" a
 // session row, "anti" the anti-pattern (a new session per request).
-import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { delimiter, join } from "node:path";
+import { runtimeBin } from "../runtimes.mjs";
 
 /** The windows: cold (a script's life) and steady (a server's). */
 export const WINDOWS = {
@@ -64,28 +63,16 @@ function version(command) {
   return out.status === 0 ? out.stdout.trim().split("\n")[0] : undefined;
 }
 
-// A Node 20 other than this one: on PATH, outside node_modules (npm puts
-// node_modules/.bin first, where the `node22` package's node lives).
-function findNode20() {
-  const dirs = (process.env.PATH ?? "").split(delimiter);
-  for (const dir of [...dirs, "/usr/bin", "/usr/local/bin"]) {
-    if (dir === "" || dir.includes("node_modules")) continue;
-    const candidate = join(dir, "node");
-    if (existsSync(candidate) && version(candidate)?.startsWith("v20.")) {
-      return candidate;
-    }
-  }
-  return undefined;
-}
-
 /**
  * The runtimes to run: `node` is the Node running this script (the one the
- * README's commands run), `node20` a Node 20 when that one is another.
+ * README's commands run), `node20` the installed Node 20 when that one is
+ * another; Deno and Bun as the tests run them (scripts/runtimes.mjs).
  * Returns the runtimes and the warnings to print.
  */
-export function findRuntimes(root, only) {
-  const bin = (name) => join(root, "node_modules", ".bin", name);
+export function findRuntimes(only) {
   const warnings = [];
+  const deno = runtimeBin("deno");
+  const bun = runtimeBin("bun");
   const runtimes = {
     node: {
       label: `Node ${process.versions.node}`,
@@ -93,15 +80,11 @@ export function findRuntimes(root, only) {
       args: [],
     },
     deno: {
-      label: `Deno ${version(bin("deno"))?.split(" ")[1] ?? "?"}`,
-      command: bin("deno"),
+      label: `Deno ${version(deno)?.split(" ")[1] ?? "?"}`,
+      command: deno,
       args: ["run", "--allow-all"],
     },
-    bun: {
-      label: `Bun ${version(bin("bun")) ?? "?"}`,
-      command: bin("bun"),
-      args: [],
-    },
+    bun: { label: `Bun ${version(bun) ?? "?"}`, command: bun, args: [] },
   };
   if (only.includes("node20")) {
     if (process.versions.node.startsWith("20.")) {
@@ -110,18 +93,12 @@ export function findRuntimes(root, only) {
       );
       if (!only.includes("node")) only = [...only, "node"];
     } else {
-      const node20 = findNode20();
-      if (node20 === undefined) {
-        warnings.push(
-          "WARNING: no Node 20 found on PATH: the Node 20 rows did not run",
-        );
-      } else {
-        runtimes.node20 = {
-          label: `Node ${version(node20).slice(1)}`,
-          command: node20,
-          args: [],
-        };
-      }
+      const node20 = runtimeBin("node20");
+      runtimes.node20 = {
+        label: `Node ${version(node20).slice(1)}`,
+        command: node20,
+        args: [],
+      };
     }
   }
   for (const name of Object.keys(runtimes)) {

@@ -28,6 +28,8 @@ import {
   WINDOWS,
 } from "./rows.mjs";
 import { connectionChecks, evaluate } from "./targets.mjs";
+import { repositoryUrls } from "../readme_links.mjs";
+import { ensureInstalled, runtimeBin } from "../runtimes.mjs";
 import {
   chart,
   connectionTable,
@@ -60,7 +62,12 @@ for (const window of windows) {
 }
 const scale = quick ? 0.1 : 1;
 
-const { runtimes, warnings } = findRuntimes(root, only);
+// The peers compared against are the benchmark's own install, not the root's.
+ensureInstalled(
+  import.meta.dirname,
+  "the benchmark's peers (ky, ofetch, got, axios)",
+);
+const { runtimes, warnings } = findRuntimes(only);
 for (const warning of warnings) console.warn(`bench: ${warning}`);
 const names = Object.keys(runtimes);
 if (names.length === 0) throw new Error(`--only matched no runtime: ${only}`);
@@ -317,17 +324,19 @@ if (write) {
     const i = readme.indexOf(start);
     const j = readme.indexOf(end);
     if (i === -1 || j < i) throw new Error("README has no bench markers");
+    // Absolute links: the README is also the npm and JSR page.
+    const { page, raw } = repositoryUrls();
     const section = [
       start,
       "",
-      "![Requests per second at concurrency 50, steady and cold](docs/benchmark.svg)",
+      `![Requests per second at concurrency 50, steady and cold](${raw}docs/benchmark.svg)`,
       "",
       sideBySide(names, labels, get),
       "",
       targetTable(headlineTargets(targets)),
       "",
       ...warnings.map((w) => `Note: ${w}.\n`),
-      `${method} Concurrency 1, latency, CPU, memory, connections and every target: [docs/benchmark.md](docs/benchmark.md).`,
+      `${method} Concurrency 1, latency, CPU, memory, connections and every target: [docs/benchmark.md](${page}docs/benchmark.md).`,
       "",
       end,
     ].join("\n");
@@ -342,7 +351,7 @@ if (write) {
     );
   }
   // What was written follows the repository's format (checked by CI).
-  spawnSync(bin("deno"), [
+  spawnSync(runtimeBin("deno"), [
     "fmt",
     "--quiet",
     "docs/benchmark.md",

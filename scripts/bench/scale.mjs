@@ -16,6 +16,7 @@ import { cpus } from "node:os";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findRuntimes } from "./rows.mjs";
+import { runtimeBin } from "../runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const args = process.argv.slice(2);
@@ -30,7 +31,7 @@ if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`--rounds must be a positive integer: ${rounds}`);
 }
 
-const { runtimes, warnings } = findRuntimes(root, only);
+const { runtimes, warnings } = findRuntimes(only);
 for (const warning of warnings) console.warn(`bench: ${warning}`);
 const names = Object.keys(runtimes);
 const canPin = cpus().length >= 2 &&
@@ -281,7 +282,7 @@ if (write) {
     join(root, "docs/benchmark_scale.md"),
     `# Benchmark: cost as work grows\n\nWritten by \`npm run bench:scale\`; do not edit by hand.\n\n${markdown}\n`,
   );
-  spawnSync(join(root, "node_modules/.bin/deno"), [
+  spawnSync(runtimeBin("deno"), [
     "fmt",
     "--quiet",
     "docs/benchmark_scale.md",

@@ -2,7 +2,6 @@
 // the user got is done. It owns the total deadline, follows the user's
 // signal, and turns failures into the user's errors. Each attempt (and
 // each redirect hop) is an Exchange attached to it.
-import type { AbortSource } from "../adapters/adapter.ts";
 import {
   addDeadline,
   cancelDeadline,
@@ -10,7 +9,7 @@ import {
   type DeadlineTarget,
 } from "../_deadlines.ts";
 import { QueueFullError, SessionClosedError, TimeoutError } from "../errors.ts";
-import type { Permit, QueueEntry } from "../limiter.ts";
+import type { AbortSource, Permit, QueueEntry } from "../limiter.ts";
 import type { Emit } from "../events.ts";
 import type { RequestInfo } from "../request_info.ts";
 import type { CallPlan } from "./prepare.ts";
@@ -56,7 +55,7 @@ export class Call implements AbortSource, DeadlineTarget, QueueEntry {
   /** Phase timeouts or observers: each attempt must call `Exchange.sent()`. */
   readonly watchesSend: boolean;
   // Made on first use of `signal`: a real AbortSignal costs microseconds,
-  // and undici takes this object itself (see AbortSource).
+  // and the limiter's queue follows this object itself (an AbortSource).
   #controller: AbortController | undefined;
   #abortListeners: (() => void)[] | undefined;
   #kind: AbortKind | undefined;

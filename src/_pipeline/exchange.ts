@@ -3,7 +3,6 @@
 // close() and destroy() wait for. It is also the request the adapter gets
 // (one object fewer per request than a separate AdapterRequest).
 import type {
-  AbortSource,
   AdapterBody,
   AdapterRequest,
   AdapterResponse,
@@ -99,10 +98,6 @@ export class Exchange
 
   get signal(): AbortSignal {
     return this.call.signal;
-  }
-
-  get abortSource(): AbortSource {
-    return this.call;
   }
 
   set permit(permit: Permit) {

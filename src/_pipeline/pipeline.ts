@@ -48,7 +48,12 @@ import { enqueue, type Limiter, withdraw } from "../limiter.ts";
 import { type Chain, compose } from "../middleware.ts";
 import type { RequestOptions } from "../options.ts";
 import { ProxyResolver } from "../proxy.ts";
-import { type ReadIntent, SessionResponse, setRedirects } from "../response.ts";
+import {
+  newSessionResponse,
+  type ReadIntent,
+  SessionResponse,
+  setRedirects,
+} from "../response.ts";
 import { retryDelay } from "../retry.ts";
 import { resolveTarget, type Target } from "../url.ts";
 import { USER_AGENT } from "../_version.ts";
@@ -375,7 +380,7 @@ export class Pipeline {
       // Throws (and discards the body) when Content-Length is too big.
       raw = meter(raw, hop.info, plan.bodyOptions);
     }
-    const response = new SessionResponse(
+    const response = newSessionResponse(
       raw,
       hop.info,
       exchange,
@@ -394,7 +399,7 @@ export class Pipeline {
     intent: ReadIntent,
   ): Promise<SessionResponse> {
     const { call, attempt } = exchange;
-    const response = new SessionResponse(raw, hop.info, exchange, false);
+    const response = newSessionResponse(raw, hop.info, exchange, false);
     return followRedirect(hop, response, location, call.plan.redirects).then(
       (next) => this.hop(call, next, attempt, intent),
     );

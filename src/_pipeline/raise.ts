@@ -5,7 +5,7 @@ import { FetchResponse } from "../adapters/_fetch_response.ts";
 import { HttpError } from "../errors.ts";
 import { hasNoBody } from "../_http.ts";
 import type { StatusPredicate } from "../options.ts";
-import { SessionResponse } from "../response.ts";
+import { newSessionResponse, type SessionResponse } from "../response.ts";
 
 /** `true` when `raise` counts `status` as an error. */
 export function isRaised(
@@ -61,5 +61,5 @@ async function buffered(response: SessionResponse): Promise<SessionResponse> {
     response.url,
     () => {},
   );
-  return new SessionResponse(raw, response.request);
+  return newSessionResponse(raw, response.request);
 }

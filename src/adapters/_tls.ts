@@ -2,7 +2,7 @@
 // when it uses undici) and Bun's `tls` option take them. Extra CAs are
 // added to the runtime's default roots, never put in their place, so one
 // session reaches both a private API and public hosts.
-import type { TlsConfig } from "./adapter.ts";
+import type { TlsOptions } from "../network.ts";
 
 type NodeTls = typeof import("node:tls") & {
   // Node 22.15+, Bun: the default roots, with NODE_EXTRA_CA_CERTS and the
@@ -26,20 +26,26 @@ function nodeTls(): NodeTls {
   return tls;
 }
 
+/** The extra certificate authorities of `tls`, as a list. */
+export function caList(tls: TlsOptions): readonly string[] {
+  return typeof tls.ca === "string" ? [tls.ca] : tls.ca ?? [];
+}
+
 /**
  * undici's `connect` options: a secure context holding the default roots
  * plus `ca`, the client certificate, and `rejectUnauthorized`.
  */
-export function undiciTls(tls: TlsConfig): Record<string, unknown> {
+export function undiciTls(tls: TlsOptions): Record<string, unknown> {
   const options: Record<string, unknown> = {};
-  if (tls.ca.length > 0 || tls.cert !== undefined) {
+  const ca = caList(tls);
+  if (ca.length > 0 || tls.cert !== undefined) {
     const { createSecureContext, getCACertificates } = nodeTls();
     // Without `ca`, the context starts from the default roots.
     const context = createSecureContext(
       tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {},
     );
     const native = context.context as { addCACert(pem: string): void };
-    if (tls.ca.length > 0 && getCACertificates === undefined) {
+    if (ca.length > 0 && getCACertificates === undefined) {
       // Node 20 leaves NODE_EXTRA_CA_CERTS out of a context that gets a CA
       // added (nodejs/node#32010): add it again.
       const extra = (globalThis as { process?: Env }).process?.env
@@ -49,7 +55,7 @@ export function undiciTls(tls: TlsConfig): Record<string, unknown> {
         native.addCACert(fs!.readFileSync(extra, "utf8"));
       }
     }
-    for (const pem of tls.ca) native.addCACert(pem);
+    for (const pem of ca) native.addCACert(pem);
     options.secureContext = context;
   }
   if (tls.insecure) options.rejectUnauthorized = false;
@@ -57,10 +63,11 @@ export function undiciTls(tls: TlsConfig): Record<string, unknown> {
 }
 
 /** Bun's `tls` options: `ca` holds the default roots as well. */
-export function bunTls(tls: TlsConfig): Record<string, unknown> {
+export function bunTls(tls: TlsOptions): Record<string, unknown> {
   const options: Record<string, unknown> = {};
-  if (tls.ca.length > 0) {
-    options.ca = [...nodeTls().getCACertificates!("default"), ...tls.ca];
+  const ca = caList(tls);
+  if (ca.length > 0) {
+    options.ca = [...nodeTls().getCACertificates!("default"), ...ca];
   }
   if (tls.cert !== undefined) {
     options.cert = tls.cert;

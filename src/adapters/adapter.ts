@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { TlsOptions } from "../network.ts";
 
 /**
  * A request body as adapters receive it.
@@ -59,12 +60,6 @@ export interface AdapterRequest {
   /** Aborts the request and its body. */
   readonly signal: AbortSignal;
   /**
-   * The same abort as `signal`, as a light event source (undici accepts
-   * one as its `signal`). Reading `signal` makes a real `AbortSignal`;
-   * adapters that can use this instead save that cost.
-   */
-  readonly abortSource?: AbortSource;
-  /**
    * Call exactly once, after `dispatch` resolved, when the connection is
    * free again: the body was read to the end, cancelled, dumped or failed
    * (at once for a response without a body). Pass the error when the body
@@ -73,7 +68,7 @@ export interface AdapterRequest {
   readonly onDone: (error?: unknown) => void;
   /**
    * Set by an adapter that can abort the request itself more cheaply than
-   * by watching `signal` or `abortSource` (undici's adapter closes the
+   * by watching `signal` (undici's adapter closes the
    * request's connection): the session calls it, once, with the reason
    * (a timeout, the user's signal, `destroy()`, or `close()` discarding a
    * body nobody reads).
@@ -108,32 +103,6 @@ export interface AdapterRequest {
    * directly. An adapter that cannot use proxies must reject the request.
    */
   readonly proxy?: ProxyInfo;
-}
-
-/**
- * A light stand-in for `AbortSignal`: `aborted`, `reason`, and
- * `addEventListener`/`removeEventListener` for `"abort"` only.
- *
- * @example
- * ```ts
- * import type { AbortSource } from "@x/sessions";
- * const never: AbortSource = {
- *   aborted: false,
- *   reason: undefined,
- *   addEventListener() {},
- *   removeEventListener() {},
- * };
- * ```
- */
-export interface AbortSource {
-  /** `true` once aborted. */
-  readonly aborted: boolean;
-  /** Why it was aborted. */
-  readonly reason: unknown;
-  /** Call `listener` once, when aborted. */
-  addEventListener(type: "abort", listener: () => void): void;
-  /** Forget a listener. */
-  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /**
@@ -234,7 +203,9 @@ export interface PoolAdapter {
   readonly name: string;
   /**
    * Start queued requests one macrotask after a connection frees up
-   * instead of synchronously (see `LimiterOptions.deferHandoff`).
+   * instead of synchronously: some pools (Deno's) open a spare connection
+   * when a queued request starts in the same tick as the previous response
+   * ends.
    */
   readonly deferHandoff?: boolean;
   /**
@@ -291,8 +262,11 @@ export interface PoolHints {
   readonly limit: number;
   /** The session's `limitPerHost` (0 = none). */
   readonly limitPerHost: number;
-  /** The session's TLS settings, if any. */
-  readonly tls?: TlsConfig;
+  /**
+   * The session's `tls` option, checked (`ca` is then always an array), if
+   * any. The adapter applies it to every connection it opens.
+   */
+  readonly tls?: TlsOptions;
   /** Send every request over this unix domain socket, if set. */
   readonly socketPath?: string;
 }
@@ -322,25 +296,4 @@ export interface ProxyInfo {
   readonly password?: string;
   /** The `Proxy-Authorization` header value, if credentials were given. */
   readonly authorization?: string;
-}
-
-/**
- * The session's checked TLS settings, as an adapter gets them.
- *
- * @example
- * ```ts
- * import type { TlsConfig } from "@x/sessions";
- * const tls: TlsConfig = { ca: [], insecure: true };
- * console.log(tls.insecure); // true
- * ```
- */
-export interface TlsConfig {
-  /** Extra certificate authorities (PEM). */
-  ca: string[];
-  /** Client certificate (PEM), with `key`. */
-  cert?: string;
-  /** Client key (PEM), with `cert`. */
-  key?: string;
-  /** Skip verification of the server's certificate. */
-  insecure: boolean;
 }

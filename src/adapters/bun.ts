@@ -138,8 +138,24 @@ export class BunAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { BunAdapter } from "@x/sessions";
-   * await new BunAdapter().close();
+   * import { BunAdapter, type PoolAdapter, Session } from "@x/sessions";
+   *
+   * // A session over Bun's FetchSession that logs every request slower than 500 ms.
+   * const inner = new BunAdapter();
+   * const logged: PoolAdapter = {
+   *   name: "logged-bun",
+   *   async dispatch(request) {
+   *     const started = performance.now();
+   *     const response = await inner.dispatch(request);
+   *     const ms = performance.now() - started;
+   *     if (ms > 500) console.log(`slow: ${request.method} ${request.url} ${ms} ms`);
+   *     return response;
+   *   },
+   *   close: () => inner.close(),
+   *   destroy: () => inner.destroy(),
+   * };
+   * await using session = new Session({ adapter: logged });
+   * await session.get("https://example.com/").text();
    * ```
    *
    * @param request The prepared request.
@@ -201,8 +217,13 @@ export class BunAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { BunAdapter } from "@x/sessions";
-   * await new BunAdapter().close();
+   * import { BunAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new BunAdapter() });
+   * await session.get("https://example.com/").text();
+   * // Waits for requests in flight, then calls the adapter's close(): every
+   * // kept-alive connection closes and nothing holds the process open.
+   * await session.close();
    * ```
    */
   close(): Promise<void> {
@@ -218,8 +239,14 @@ export class BunAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { BunAdapter } from "@x/sessions";
-   * await new BunAdapter().destroy();
+   * import { BunAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new BunAdapter() });
+   * const pending = session.get("https://example.com/").catch((error) => error);
+   * // Fails requests in flight, then calls the adapter's destroy(), which
+   * // drops every connection at once.
+   * await session.destroy();
+   * console.log((await pending).name); // "SessionClosedError"
    * ```
    */
   destroy(): Promise<void> {

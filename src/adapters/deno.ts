@@ -14,6 +14,7 @@ import type {
 import { fetchDispatch, type FetchHooks } from "./fetch.ts";
 import { IDEMPOTENT } from "../_http.ts";
 import { markClosed, markDenied } from "./_errors.ts";
+import { caList } from "./_tls.ts";
 
 /**
  * Deno's client sends a request again, once, when its connection closes
@@ -232,7 +233,8 @@ export class DenoAdapter implements PoolAdapter {
     }
     const base: Record<string, unknown> = {};
     if (tls !== undefined) {
-      if (tls.ca.length > 0) base.caCerts = tls.ca;
+      const ca = caList(tls);
+      if (ca.length > 0) base.caCerts = ca;
       if (tls.cert !== undefined) {
         base.cert = tls.cert;
         base.key = tls.key;
@@ -246,9 +248,24 @@ export class DenoAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { DenoAdapter } from "@x/sessions";
-   * const adapter = new DenoAdapter();
-   * await adapter.close();
+   * import { DenoAdapter, type PoolAdapter, Session } from "@x/sessions";
+   *
+   * // A session over Deno's client that logs every request slower than 500 ms.
+   * const inner = new DenoAdapter();
+   * const logged: PoolAdapter = {
+   *   name: "logged-deno",
+   *   async dispatch(request) {
+   *     const started = performance.now();
+   *     const response = await inner.dispatch(request);
+   *     const ms = performance.now() - started;
+   *     if (ms > 500) console.log(`slow: ${request.method} ${request.url} ${ms} ms`);
+   *     return response;
+   *   },
+   *   close: () => inner.close(),
+   *   destroy: () => inner.destroy(),
+   * };
+   * await using session = new Session({ adapter: logged });
+   * await session.get("https://example.com/").text();
    * ```
    *
    * @param request The prepared request.
@@ -309,8 +326,13 @@ export class DenoAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { DenoAdapter } from "@x/sessions";
-   * await new DenoAdapter().close();
+   * import { DenoAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new DenoAdapter() });
+   * await session.get("https://example.com/").text();
+   * // Waits for requests in flight, then calls the adapter's close(): every
+   * // kept-alive connection closes and nothing holds the process open.
+   * await session.close();
    * ```
    */
   close(): Promise<void> {
@@ -329,8 +351,14 @@ export class DenoAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { DenoAdapter } from "@x/sessions";
-   * await new DenoAdapter().destroy();
+   * import { DenoAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new DenoAdapter() });
+   * const pending = session.get("https://example.com/").catch((error) => error);
+   * // Fails requests in flight, then calls the adapter's destroy(), which
+   * // drops every connection at once.
+   * await session.destroy();
+   * console.log((await pending).name); // "SessionClosedError"
    * ```
    */
   destroy(): Promise<void> {

@@ -80,9 +80,25 @@ export class FetchAdapter implements PoolAdapter {
    * which follows them).
    *
    * @example
-   * ```ts
-   * import { FetchAdapter, Session } from "@x/sessions";
-   * await using session = new Session({ adapter: new FetchAdapter() });
+   * ```ts ignore
+   * import { FetchAdapter, type PoolAdapter, Session } from "@x/sessions";
+   *
+   * // A session over the global fetch that logs every request slower than 500 ms.
+   * const inner = new FetchAdapter();
+   * const logged: PoolAdapter = {
+   *   name: "logged-fetch",
+   *   async dispatch(request) {
+   *     const started = performance.now();
+   *     const response = await inner.dispatch(request);
+   *     const ms = performance.now() - started;
+   *     if (ms > 500) console.log(`slow: ${request.method} ${request.url} ${ms} ms`);
+   *     return response;
+   *   },
+   *   close: () => inner.close(),
+   *   destroy: () => inner.destroy(),
+   * };
+   * await using session = new Session({ adapter: logged });
+   * await session.get("https://example.com/").text();
    * ```
    *
    * @param request The prepared request.
@@ -103,9 +119,14 @@ export class FetchAdapter implements PoolAdapter {
    * Nothing to close: the runtime owns the connections.
    *
    * @example
-   * ```ts
-   * import { FetchAdapter } from "@x/sessions";
-   * await new FetchAdapter().close();
+   * ```ts ignore
+   * import { FetchAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new FetchAdapter() });
+   * await session.get("https://example.com/").text();
+   * // Waits for requests in flight, then calls the adapter's close(): every
+   * // kept-alive connection closes and nothing holds the process open.
+   * await session.close();
    * ```
    */
   close(): Promise<void> {
@@ -116,9 +137,15 @@ export class FetchAdapter implements PoolAdapter {
    * Nothing to destroy: the session aborts its requests itself.
    *
    * @example
-   * ```ts
-   * import { FetchAdapter } from "@x/sessions";
-   * await new FetchAdapter().destroy();
+   * ```ts ignore
+   * import { FetchAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new FetchAdapter() });
+   * const pending = session.get("https://example.com/").catch((error) => error);
+   * // Fails requests in flight, then calls the adapter's destroy(), which
+   * // drops every connection at once.
+   * await session.destroy();
+   * console.log((await pending).name); // "SessionClosedError"
    * ```
    */
   destroy(): Promise<void> {

@@ -216,12 +216,17 @@ export class MockAdapter implements PoolAdapter {
   }
 
   /**
-   * Mark the adapter closed.
+   * Mark the adapter closed, as `close()` does (a mock holds no
+   * connection to drop).
    *
-   * @example
+   * @example A test that checks a session destroys its adapter
    * ```ts
-   * import { MockAdapter } from "@x/sessions";
-   * await new MockAdapter().destroy();
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter();
+   * const session = new Session({ adapter });
+   * await session.get("http://api.test/").catch(() => {}); // no route: 404
+   * await session.destroy();
+   * console.log(adapter.closed); // true
    * ```
    */
   destroy(): Promise<void> {

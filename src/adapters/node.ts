@@ -105,8 +105,24 @@ export class NodeAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { NodeAdapter } from "@x/sessions";
-   * await new NodeAdapter().close();
+   * import { NodeAdapter, type PoolAdapter, Session } from "@x/sessions";
+   *
+   * // A session over undici that logs every request slower than 500 ms.
+   * const inner = new NodeAdapter({ keepAliveTimeout: 30_000 });
+   * const logged: PoolAdapter = {
+   *   name: "logged-node",
+   *   async dispatch(request) {
+   *     const started = performance.now();
+   *     const response = await inner.dispatch(request);
+   *     const ms = performance.now() - started;
+   *     if (ms > 500) console.log(`slow: ${request.method} ${request.url} ${ms} ms`);
+   *     return response;
+   *   },
+   *   close: () => inner.close(),
+   *   destroy: () => inner.destroy(),
+   * };
+   * await using session = new Session({ adapter: logged });
+   * await session.get("https://example.com/").text();
    * ```
    *
    * @param request The prepared request.
@@ -249,8 +265,13 @@ export class NodeAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { NodeAdapter } from "@x/sessions";
-   * await new NodeAdapter().close();
+   * import { NodeAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new NodeAdapter({ keepAliveTimeout: 30_000 }) });
+   * await session.get("https://example.com/").text();
+   * // Waits for requests in flight, then calls the adapter's close(): every
+   * // kept-alive connection closes and nothing holds the process open.
+   * await session.close();
    * ```
    */
   async close(): Promise<void> {
@@ -269,8 +290,14 @@ export class NodeAdapter implements PoolAdapter {
    *
    * @example
    * ```ts ignore
-   * import { NodeAdapter } from "@x/sessions";
-   * await new NodeAdapter().destroy();
+   * import { NodeAdapter, Session } from "@x/sessions";
+   *
+   * const session = new Session({ adapter: new NodeAdapter({ keepAliveTimeout: 30_000 }) });
+   * const pending = session.get("https://example.com/").catch((error) => error);
+   * // Fails requests in flight, then calls the adapter's destroy(), which
+   * // drops every connection at once.
+   * await session.destroy();
+   * console.log((await pending).name); // "SessionClosedError"
    * ```
    */
   async destroy(): Promise<void> {
