@@ -154,6 +154,10 @@ export class Exchange
 
   /** The call was aborted. */
   onAbort(error: unknown): void {
+    // A finished exchange gave its connection back (a retry may be waiting
+    // for its delay): aborting it would reach a connection another request
+    // may be using now.
+    if (this.state === "done") return;
     const unread = this.state === "unread" && this.raw !== undefined;
     if (unread) {
       // Nobody started reading: the request is over; reading it later

@@ -1,0 +1,108 @@
+// What npm run bench and npm run bench:scale share: CPU pinning, the tsc
+// build Node rows import, the upstream server (server.mjs) driven over IPC,
+// and measurement processes that print one JSON line.
+import { spawn, spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+
+/** `true` when the server and each client can have a CPU of their own. */
+export const canPin = cpus().length >= 2 &&
+  spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+if (!canPin) {
+  console.warn("bench: WARNING: cannot pin to separate CPUs; less stable");
+}
+
+/** `[command, args]` that run `command` on `cpu` when pinning works. */
+export function pinned(cpu, command, commandArgs) {
+  return canPin
+    ? ["taskset", ["-c", String(cpu), command, ...commandArgs]]
+    : [command, commandArgs];
+}
+
+/** Compile the library with tsc when a Node row will import it. */
+export function buildForNode(runtimeNames) {
+  if (!runtimeNames.some((name) => name.startsWith("node"))) return;
+  const tsc = spawnSync(
+    join(root, "node_modules/.bin/tsc"),
+    ["-p", "tsconfig.json"],
+    { cwd: root, stdio: "inherit" },
+  );
+  if (tsc.status !== 0) throw new Error("bench: tsc failed");
+}
+
+/**
+ * Start server.mjs on CPU 0, listening on `ports` ports. Resolves with its
+ * ports, `ask(cmd)` for its connection counters ("reset" zeroes them,
+ * "stats" reads them) and `kill()`.
+ */
+export async function startServer(ports = 1) {
+  const [command, args] = pinned(0, process.execPath, [
+    join(import.meta.dirname, "server.mjs"),
+    String(ports),
+  ]);
+  const server = spawn(command, args, {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const replies = new Map();
+  let nextId = 0;
+  const listening = await new Promise((resolveReady, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("bench: the server did not start")),
+      30_000,
+    );
+    server.on("message", (message) => {
+      if (message.ready) {
+        clearTimeout(timer);
+        resolveReady(message.ports);
+      } else {
+        replies.get(message.id)?.(message);
+        replies.delete(message.id);
+      }
+    });
+    server.on("exit", (code) => reject(new Error(`server exited: ${code}`)));
+  });
+  return {
+    ports: listening,
+    ask: (cmd) =>
+      new Promise((resolveAsk) => {
+        const id = nextId++;
+        replies.set(id, resolveAsk);
+        server.send({ cmd, id });
+      }),
+    kill: () => server.kill(),
+  };
+}
+
+/**
+ * Run a measurement process; resolves with the JSON of its last line of
+ * output, or `undefined` (after saying why) when it failed or outlived
+ * `timeoutMs`.
+ */
+export function runJson(command, commandArgs, { label, timeoutMs, env }) {
+  return new Promise((resolveRun) => {
+    const child = spawn(command, commandArgs, {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.stderr.on("data", (chunk) => (err += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      try {
+        if (code !== 0) throw new Error(`exit code ${code}`);
+        resolveRun(JSON.parse(out.trim().split("\n").pop() ?? ""));
+      } catch (error) {
+        console.error(
+          `bench: ${label} failed (${error.message})\n${err.slice(-2000)}`,
+        );
+        resolveRun(undefined);
+      }
+    });
+  });
+}
