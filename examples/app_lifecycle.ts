@@ -90,8 +90,10 @@ async function exercise(name: string, url: string): Promise<void> {
   );
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  await sessions!.close(); // closing since "close"; close() is idempotent
-  await report("node:http", sessions!.closed);
+  // What the "close" hook did, before waiting for it (close() is idempotent).
+  const closedByServer = sessions!.closed;
+  await sessions!.close();
+  await report("node:http", closedByServer);
 }
 
 // 2. Fastify: decorate the app with the registry, close it in onClose.
@@ -140,8 +142,10 @@ if (deno) {
   await exercise("Deno.serve", `http://127.0.0.1:${port}`);
   await server.shutdown();
   await server.finished;
-  await sessions.close(); // already closing; close() is idempotent
-  await report("Deno.serve", sessions.closed);
+  // What the `finished` hook did, before waiting for it.
+  const closedByServer = sessions.closed;
+  await sessions.close();
+  await report("Deno.serve", closedByServer);
 }
 
 upstream.closeAllConnections();

@@ -5,7 +5,8 @@
  * After shutdown, the upstream server counts the sockets still open to it:
  * closing the registry closed them all.
  *
- * Run on Node from its tsc output: `node .build/examples/express_app.js`
+ * Run on Node from its tsc output (`npx tsc -p tsconfig.json` first):
+ * `node .build/examples/express_app.js`
  * (or `scripts/runtimes/node_modules/.bin/deno run -A examples/express_app.ts`, or
  * `scripts/runtimes/node_modules/.bin/bun examples/express_app.ts`).
  *
@@ -65,7 +66,8 @@ app.get("/users/:login", async (request, response) => {
 
 const server = app.listen(0, "127.0.0.1");
 // However the server comes to close, the registry closes with it.
-server.on("close", () => sessions.close());
+let closing: Promise<void> | undefined;
+server.on("close", () => (closing = sessions.close()));
 await new Promise((resolve) => server.once("listening", resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 // Express runs on Node's http module, which Deno and Bun implement too.
@@ -85,13 +87,13 @@ console.log(
 );
 
 // server.close() closes idle keep-alive connections (Node 19+), waits for the
-// others to finish, then emits "close", which closes the registry.
+// others to finish, then emits "close", which closes the registry: wait for
+// that close (nothing else closes it, so an upstream socket left open means
+// the hook did not run).
 await new Promise<void>((resolve, reject) =>
   server.close((error) => (error ? reject(error) : resolve()))
 );
-// Already closing since "close"; close() is idempotent and resolves once the
-// sessions have closed.
-await sessions.close();
+await closing;
 
 // The upstream learns of a closed connection a moment later: wait for the
 // close events, within a bound far below its keep-alive timeout.

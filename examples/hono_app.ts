@@ -8,7 +8,7 @@
  *
  * Run: `scripts/runtimes/node_modules/.bin/deno run -A examples/hono_app.ts` or
  * `scripts/runtimes/node_modules/.bin/bun examples/hono_app.ts` (on Node, run its tsc output:
- * `node .build/examples/hono_app.js`).
+ * `npx tsc -p tsconfig.json`, then `node .build/examples/hono_app.js`).
  *
  * @module
  */

@@ -142,7 +142,7 @@ const pkg = {
   name: "@x/sessions",
   version: denoJson.version,
   description:
-    "HTTP sessions for Deno, Node and Bun: one pooled, configured, cleanly closed session, at raw-client speed.",
+    "HTTP sessions for Deno, Node and Bun: one pooled, configured session for many requests, closed cleanly; session containers for API wrappers.",
   license: denoJson.license,
   // Where the npm page links to; the README's links use the same repository.
   repository: devJson.repository,

@@ -8,8 +8,9 @@
 // (images to the raw file, others to the file's page).
 //
 // Usage: node scripts/readme_links.mjs [--fix]
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -108,7 +109,11 @@ export function checkReadme({ fix = false } = {}) {
   return problems;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a script (not imported): the loader gives the real path.
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href
+) {
   const problems = checkReadme({ fix: process.argv.includes("--fix") });
   for (const problem of problems) console.error(problem);
   if (problems.length > 0) process.exit(1);

@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { NODE_MAJORS, nodeVersion, runtimeBin } from "./runtimes.mjs";
+import { NODE_MAJORS, runtimeBin, runtimeVersion } from "./runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
@@ -22,6 +22,13 @@ if (onlyIndex !== -1) {
     name === "node" ? NODE_MAJORS.map((major) => `node${major}`) : [name]
   );
   args.splice(onlyIndex, 2);
+  const unknown = only.filter((name) => !ALL.includes(name));
+  if (unknown.length > 0 || only.length === 0) {
+    console.error(
+      `run_tests: --only takes ${["node", ...ALL].join(", ")}: not ${unknown}`,
+    );
+    process.exit(1);
+  }
 }
 const filters = args;
 
@@ -72,17 +79,13 @@ function count(pattern, text) {
 
 const results = [];
 
-// `name` runs when asked for; it is reported as `label` (with its version).
+// `name` runs when asked for; it is reported as `label()` (with its version).
 async function runtime(name, label, steps) {
   if (!only.includes(name)) return;
-  console.log(`\n=== ${label} ===`);
+  const reported = label();
+  console.log(`\n=== ${reported} ===`);
   const result = await steps();
-  results.push({ name: label, ...result });
-}
-
-function versionOf(binary) {
-  const out = spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout;
-  return /(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? "?";
+  results.push({ name: reported, ...result });
 }
 
 // Fixture servers of the Deno and Bun suites run on the Node running this;
@@ -93,7 +96,7 @@ const fixtureEnv = {
   SESSIONS_TEST_DENO: deno,
 };
 
-await runtime("deno", `deno ${versionOf(deno)}`, async () => {
+await runtime("deno", () => `deno ${runtimeVersion(deno)}`, async () => {
   const { code, output } = await run(deno, [
     "test",
     "--allow-all",
@@ -109,16 +112,25 @@ await runtime("deno", `deno ${versionOf(deno)}`, async () => {
 let nodeBuild;
 for (const major of NODE_MAJORS) {
   const node = runtimeBin(`node${major}`);
-  await runtime(`node${major}`, `node ${nodeVersion(node)}`, async () => {
-    nodeBuild ??= await run(join(root, "node_modules", ".bin", "tsc"), [
-      "-p",
-      "tsconfig.json",
-    ]);
-    if (nodeBuild.code !== 0) {
-      return { code: nodeBuild.code, passed: 0, failed: 1, note: "tsc failed" };
-    }
-    return await nodeSuite(node);
-  });
+  await runtime(
+    `node${major}`,
+    () => `node ${runtimeVersion(node)}`,
+    async () => {
+      nodeBuild ??= await run(join(root, "node_modules", ".bin", "tsc"), [
+        "-p",
+        "tsconfig.json",
+      ]);
+      if (nodeBuild.code !== 0) {
+        return {
+          code: nodeBuild.code,
+          passed: 0,
+          failed: 1,
+          note: "tsc failed",
+        };
+      }
+      return await nodeSuite(node);
+    },
+  );
 }
 
 async function nodeSuite(node) {
@@ -135,7 +147,7 @@ async function nodeSuite(node) {
 }
 
 const bun = runtimeBin("bun");
-await runtime("bun", `bun ${versionOf(bun)}`, async () => {
+await runtime("bun", () => `bun ${runtimeVersion(bun)}`, async () => {
   const { code, output } = await run(bun, [
     "test",
     "--timeout",

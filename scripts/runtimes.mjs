@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 
 /** Where the runtimes are installed. */
-export const RUNTIMES = join(root, "scripts", "runtimes");
+const RUNTIMES = join(root, "scripts", "runtimes");
 
 /** The Node versions the suite runs on, oldest first. */
 export const NODE_MAJORS = [20, 22, 24];
@@ -46,7 +46,7 @@ export function ensureInstalled(dir, what) {
 }
 
 /** Install the runtimes if needed. */
-export function ensureRuntimes() {
+function ensureRuntimes() {
   ensureInstalled(RUNTIMES, "Deno, Bun and Node 20, 22 and 24");
 }
 
@@ -59,8 +59,8 @@ export function runtimeBin(name) {
     : join(modules, ".bin", name);
 }
 
-/** The full version a Node binary reports, without the "v". */
-export function nodeVersion(binary) {
-  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
-  return result.stdout.trim().replace(/^v/, "");
+/** The version a runtime binary reports (`2.9.5`, `20.20.2`), or "?". */
+export function runtimeVersion(binary) {
+  const out = spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout;
+  return /(\d+\.\d+\.\d+)/.exec(out ?? "")?.[1] ?? "?";
 }

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { NODE_MAJORS, nodeVersion, runtimeBin } from "./runtimes.mjs";
+import { NODE_MAJORS, runtimeBin, runtimeVersion } from "./runtimes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const npmDir = join(root, "npm");
@@ -174,7 +174,7 @@ export async function main(): Promise<number> {
   console.log("smoke: TypeScript consumer type-checks");
   for (const major of NODE_MAJORS) {
     const node = runtimeBin(`node${major}`);
-    const name = `node ${nodeVersion(node)}`;
+    const name = `node ${runtimeVersion(node)}`;
     if (!name.startsWith(`node ${major}.`)) {
       console.error(`smoke: ${node} is not Node ${major} (${name})`);
       process.exit(1);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { appendParams } from "../src/url.ts";
-import { parseBaseUrl, resolveTarget } from "../src/url.ts";
+import { appendParams, parseBaseUrl, resolveTarget } from "../src/url.ts";
 import { test } from "./_test.ts";
 
 test("resolveTarget() joins relative paths onto baseUrl", () => {

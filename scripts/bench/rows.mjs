@@ -3,7 +3,7 @@
 // "global" the runtime's global fetch, "peer" another library, "ours" a
 // session row, "anti" the anti-pattern (a new session per request).
 import { spawnSync } from "node:child_process";
-import { runtimeBin } from "../runtimes.mjs";
+import { runtimeBin, runtimeVersion } from "../runtimes.mjs";
 
 /** The windows: cold (a script's life) and steady (a server's). */
 export const WINDOWS = {
@@ -58,11 +58,6 @@ export const ROWS = {
 /** The bare session row, which the targets compare. */
 export const BARE = "session.get().json()";
 
-function version(command) {
-  const out = spawnSync(command, ["--version"], { encoding: "utf8" });
-  return out.status === 0 ? out.stdout.trim().split("\n")[0] : undefined;
-}
-
 /**
  * The runtimes to run: `node` is the Node running this script (the one the
  * README's commands run), `node20` the installed Node 20 when that one is
@@ -80,11 +75,11 @@ export function findRuntimes(only) {
       args: [],
     },
     deno: {
-      label: `Deno ${version(deno)?.split(" ")[1] ?? "?"}`,
+      label: `Deno ${runtimeVersion(deno)}`,
       command: deno,
       args: ["run", "--allow-all"],
     },
-    bun: { label: `Bun ${version(bun) ?? "?"}`, command: bun, args: [] },
+    bun: { label: `Bun ${runtimeVersion(bun)}`, command: bun, args: [] },
   };
   if (only.includes("node20")) {
     if (process.versions.node.startsWith("20.")) {
@@ -95,7 +90,7 @@ export function findRuntimes(only) {
     } else {
       const node20 = runtimeBin("node20");
       runtimes.node20 = {
-        label: `Node ${version(node20).slice(1)}`,
+        label: `Node ${runtimeVersion(node20)}`,
         command: node20,
         args: [],
       };

@@ -16,7 +16,7 @@
 //
 // Usage: node scripts/bench/run.mjs [--rounds N] [--quick]
 //          [--only node,node20,deno,bun] [--windows cold,steady] [--no-write]
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -28,6 +28,14 @@ import {
   WINDOWS,
 } from "./rows.mjs";
 import { connectionChecks, evaluate } from "./targets.mjs";
+import {
+  buildForNode,
+  canPin,
+  median,
+  pinned,
+  runJson,
+  startServer,
+} from "./harness.mjs";
 import { repositoryUrls } from "../readme_links.mjs";
 import { ensureInstalled, runtimeBin } from "../runtimes.mjs";
 import {
@@ -40,7 +48,6 @@ import {
 } from "./report.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const option = (name, fallback) => {
@@ -77,61 +84,11 @@ const labels = Object.fromEntries(
 const rows = names.flatMap((runtime) =>
   ROWS[runtime].map(([approach, role]) => ({ runtime, approach, role }))
 );
-// --- pinning -------------------------------------------------------------
-const canPin = cpus().length >= 2 &&
-  spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-if (!canPin) {
-  console.warn(
-    "bench: WARNING: cannot pin server and client to separate CPUs " +
-      "(needs taskset and 2 CPUs); figures are less stable",
-  );
-}
-const pinned = (cpu, command, commandArgs) =>
-  canPin
-    ? ["taskset", ["-c", String(cpu), command, ...commandArgs]]
-    : [command, commandArgs];
-
-// --- build the Node import of the library --------------------------------
-if (names.some((name) => name.startsWith("node"))) {
-  const tsc = spawnSync(bin("tsc"), ["-p", "tsconfig.json"], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  if (tsc.status !== 0) throw new Error("bench: tsc failed");
-}
-
-// --- the upstream server -------------------------------------------------
-const [serverCommand, serverArgs] = pinned(0, process.execPath, [
-  join(import.meta.dirname, "server.mjs"),
-]);
-const server = spawn(serverCommand, serverArgs, {
-  stdio: ["ignore", "inherit", "inherit", "ipc"],
-});
-const pending = new Map();
-let nextId = 0;
-const port = await new Promise((resolvePort, reject) => {
-  const timer = setTimeout(
-    () => reject(new Error("server did not start")),
-    10_000,
-  );
-  server.on("message", (message) => {
-    if (message.ready) {
-      clearTimeout(timer);
-      resolvePort(message.port);
-    } else if (pending.has(message.id)) {
-      pending.get(message.id)(message);
-      pending.delete(message.id);
-    }
-  });
-  server.on("exit", (code) => reject(new Error(`server exited: ${code}`)));
-});
-const ask = (cmd) =>
-  new Promise((resolveAsk) => {
-    const id = nextId++;
-    pending.set(id, resolveAsk);
-    server.send({ cmd, id });
-  });
-const url = `http://127.0.0.1:${port}/users/42`;
+// --- the library's tsc build, and the upstream server ---------------------
+buildForNode(names);
+const server = await startServer();
+const { ask } = server;
+const url = `http://127.0.0.1:${server.ports[0]}/users/42`;
 
 function runClient(row, window, concurrency) {
   const plan = row.role === "anti" ? ANTI_PLAN : WINDOWS[window];
@@ -147,32 +104,9 @@ function runClient(row, window, concurrency) {
     String(warmup),
     String(requests),
   ]);
-  return new Promise((resolveRun) => {
-    const child = spawn(command, commandArgs, {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk) => (out += chunk));
-    child.stderr.on("data", (chunk) => (err += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split("\n").pop() ?? "";
-      try {
-        if (code !== 0) throw new Error(`exit code ${code}`);
-        resolveRun(JSON.parse(line));
-      } catch (error) {
-        console.error(
-          `bench: ${row.runtime} ${row.approach} ${window} C=${concurrency} failed (${error.message})\n${
-            err.slice(-2000)
-          }`,
-        );
-        resolveRun(undefined);
-      }
-    });
+  return runJson(command, commandArgs, {
+    label: `${row.runtime} ${row.approach} ${window} C=${concurrency}`,
+    timeoutMs: 300_000,
   });
 }
 
@@ -219,11 +153,6 @@ for (let round = 0; round < rounds; round++) {
 server.kill();
 
 // --- summarise -----------------------------------------------------------
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const summary = new Map();
 for (const row of rows) {
   for (const window of windows) {

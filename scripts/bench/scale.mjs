@@ -11,12 +11,20 @@
 //
 // Usage: node scripts/bench/scale.mjs [--rounds N] [--only node,node20,deno,bun]
 //          [--no-write]
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findRuntimes } from "./rows.mjs";
 import { runtimeBin } from "../runtimes.mjs";
+import {
+  buildForNode,
+  canPin,
+  median,
+  pinned,
+  runJson,
+  startServer,
+} from "./harness.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const args = process.argv.slice(2);
@@ -34,54 +42,11 @@ if (!Number.isInteger(rounds) || rounds < 1) {
 const { runtimes, warnings } = findRuntimes(only);
 for (const warning of warnings) console.warn(`bench: ${warning}`);
 const names = Object.keys(runtimes);
-const canPin = cpus().length >= 2 &&
-  spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-if (!canPin) {
-  console.warn("bench: WARNING: cannot pin to separate CPUs; less stable");
-}
-const pinned = (cpu, command, commandArgs) =>
-  canPin
-    ? ["taskset", ["-c", String(cpu), command, ...commandArgs]]
-    : [command, commandArgs];
-
-if (names.some((name) => name.startsWith("node"))) {
-  const tsc = spawnSync(
-    join(root, "node_modules/.bin/tsc"),
-    ["-p", "tsconfig.json"],
-    { cwd: root, stdio: "inherit" },
-  );
-  if (tsc.status !== 0) throw new Error("bench: tsc failed");
-}
-
+buildForNode(names);
 // The upstream on 1,000 ports: 1,000 origins.
-const [serverCommand, serverArgs] = pinned(0, process.execPath, [
-  join(import.meta.dirname, "server.mjs"),
-  "1000",
-]);
-const server = spawn(serverCommand, serverArgs, {
-  stdio: ["ignore", "inherit", "inherit", "ipc"],
-});
-const replies = new Map();
-let nextId = 0;
-const ports = await new Promise((resolvePorts, reject) => {
-  const timer = setTimeout(() => reject(new Error("no server")), 30_000);
-  server.on("message", (message) => {
-    if (message.ready) {
-      clearTimeout(timer);
-      resolvePorts(message.ports.join(","));
-    } else {
-      replies.get(message.id)?.(message);
-      replies.delete(message.id);
-    }
-  });
-});
-// The server's connection counters: "reset" zeroes them, "stats" reads them.
-const ask = (cmd) =>
-  new Promise((resolveAsk) => {
-    const id = nextId++;
-    replies.set(id, resolveAsk);
-    server.send({ cmd, id });
-  });
+const server = await startServer(1000);
+const { ask } = server;
+const ports = server.ports.join(",");
 
 // [scenario, n]: each a fresh process.
 const MEASURES = [
@@ -112,30 +77,9 @@ function measure(runtime, scenario, n) {
     String(n),
     ports,
   ]);
-  return new Promise((resolveRun) => {
-    const child = spawn(cmd, cmdArgs, {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk) => (out += chunk));
-    child.stderr.on("data", (chunk) => (err += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      try {
-        if (code !== 0) throw new Error(`exit code ${code}`);
-        resolveRun(JSON.parse(out.trim().split("\n").pop()));
-      } catch (error) {
-        console.error(
-          `bench: ${runtime} ${scenario} ${n} failed (${error.message})\n${
-            err.slice(-2000)
-          }`,
-        );
-        resolveRun(undefined);
-      }
-    });
+  return runJson(cmd, cmdArgs, {
+    label: `${runtime} ${scenario} ${n}`,
+    timeoutMs: 600_000,
   });
 }
 
@@ -169,11 +113,6 @@ for (let round = 0; round < rounds; round++) {
 }
 server.kill();
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const med = (runtime, scenario, n, field) => {
   const list = results.get(`${runtime}|${scenario}|${n}`);
   return list ? median(list.map((r) => r[field])) : undefined;

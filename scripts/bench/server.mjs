@@ -72,4 +72,4 @@ process.on("disconnect", () => process.exit(0));
 const count = Number(process.argv[2] ?? 1);
 const ports = [];
 for (let i = 0; i < count; i++) ports.push(await listen());
-process.send({ ready: true, port: ports[0], ports });
+process.send({ ready: true, ports });
