@@ -7,7 +7,7 @@
 //
 // Usage: node scripts/run_tests.mjs [--only deno,node,bun] [filter...]
 //   (`node` is every Node version; `node20`, `node22`, `node24` one each)
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { NODE_MAJORS, runtimeBin, runtimeVersion } from "./runtimes.mjs";

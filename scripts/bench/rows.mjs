@@ -2,7 +2,6 @@
 // windows. Roles: "raw" is the session's own transport driven directly,
 // "global" the runtime's global fetch, "peer" another library, "ours" a
 // session row, "anti" the anti-pattern (a new session per request).
-import { spawnSync } from "node:child_process";
 import { runtimeBin, runtimeVersion } from "../runtimes.mjs";
 
 /** The windows: cold (a script's life) and steady (a server's). */
