@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  BunAdapter,
   CHANNELS,
   HttpError,
   type Middleware,
   NetworkError,
+  NodeAdapter,
+  type PoolAdapter,
   type RetryState,
   Session,
   SessionClosedError,
@@ -156,6 +159,82 @@ test("the user's abort raises the user's reason, a timeout raises TimeoutError",
   clearTimeout(timer);
   assert.ok(timedOut.error instanceof TimeoutError);
   assert.equal(timedOut.error.phase, "headers");
+});
+
+test("abort: a request aborted before its adapter sends it fails at once and never reaches the server", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { delay: 1_000, body: "late" } },
+  });
+  // A wrapping adapter that waits before it hands the request on, as one
+  // that logs or signs requests may (NodeAdapter loading undici does too).
+  const inner = runtime === "bun" ? new BunAdapter() : new NodeAdapter();
+  let handedOn: () => void = () => {};
+  const waited = new Promise<void>((resolve) => (handedOn = resolve));
+  const adapter: PoolAdapter = {
+    name: "waiting",
+    async dispatch(request) {
+      await waited;
+      return inner.dispatch(request);
+    },
+    close: () => inner.close(),
+    destroy: () => inner.destroy(),
+  };
+  await using session = new Session({
+    baseUrl: server.url,
+    adapter,
+    retry: 0,
+  });
+  const reason = new Error("user gave up");
+  const controller = new AbortController();
+  const pending = timed(session.get("slow", { signal: controller.signal }));
+  controller.abort(reason);
+  handedOn();
+  const aborted = await pending;
+  assert.equal(aborted.error, reason);
+  assert.ok(aborted.ms < 900, `took ${aborted.ms} ms`);
+  await delay(50);
+  assert.equal(server.requests.length, 0);
+  assert.equal(session.pending, 0);
+  await inner.close();
+});
+
+test("abort: a request whose signal is already aborted fails at once, even over the limit", async () => {
+  await using server = await startServer({
+    routes: { "/slow": { delay: 500, body: "slow" } },
+  });
+  await using session = new Session({ baseUrl: server.url, limit: 1 });
+  let firstDone = false;
+  const first = session.get("slow").text().then((text) => {
+    firstDone = true;
+    return text;
+  });
+  const reason = new Error("never wanted");
+  const aborted = await timed(
+    session.get("slow", { signal: AbortSignal.abort(reason) }),
+  );
+  assert.equal(aborted.error, reason);
+  assert.equal(firstDone, false, "it waited for the request ahead of it");
+  assert.equal(await first, "slow");
+  assert.equal(server.requests.length, 1);
+});
+
+test("a request that fails before it is sent (a progress callback that throws) frees its place under the limit", async () => {
+  await using server = await startServer();
+  await using session = new Session({ baseUrl: server.url, limit: 1 });
+  const broken = new Error("progress callback broke");
+  const failed = await timed(
+    session.post("up", {
+      body: "data",
+      onUploadProgress: () => {
+        throw broken;
+      },
+    }),
+  );
+  assert.equal(failed.error, broken);
+  assert.equal(session.pending, 0);
+  // With its permit kept, this would wait for ever (and time out).
+  const text = await session.get("next", { timeout: 2_000 }).text();
+  assert.match(text, /"url":"\/next"/);
 });
 
 // --- Retries --------------------------------------------------------------
@@ -627,6 +706,61 @@ test("observe: failures are reported as error events", async () => {
   );
 });
 
+// A redirect's body the session dumps, a body the user dumps, a stream the
+// user cancels: each ends with an end event, on `adapter`.
+async function assertDiscardsEnd(adapter?: PoolAdapter): Promise<void> {
+  const big = 256 * 1024;
+  await using server = await startServer({
+    routes: {
+      "/moved": { status: 302, headers: { location: "/ok" }, bodySize: big },
+      "/big": { bodySize: big },
+      "/ok": { body: "ok" },
+    },
+  });
+  const events: SessionEvent[] = [];
+  await using session = new Session({
+    baseUrl: server.url,
+    adapter,
+    observe: (event) => events.push(event),
+  });
+  assert.equal(await session.get("moved").text(), "ok");
+  await (await session.get("big")).dump();
+  const reader = (await session.get("big")).body!.getReader();
+  await reader.read();
+  await reader.cancel();
+  const ends = events.filter((e) => e.type === "end" || e.type === "error");
+  assert.deepEqual(
+    ends.map((e) => `${e.type} ${new URL(e.url).pathname}`),
+    ["end /moved", "end /ok", "end /big", "end /big"],
+  );
+  await session.close();
+  await adapter?.close();
+}
+
+test("observe: a body discarded on purpose ends with an end event, not an error", async () => {
+  await assertDiscardsEnd();
+});
+
+test("observe: under a limit, a request's end is reported before the next one starts", async () => {
+  await using server = await startServer();
+  const events: string[] = [];
+  await using session = new Session({
+    baseUrl: server.url,
+    limit: 1,
+    observe: (event) =>
+      events.push(`${event.type} ${new URL(event.url).pathname}`),
+  });
+  await Promise.all([session.get("a").text(), session.get("b").text()]);
+  assert.deepEqual(events, [
+    "request /a",
+    "response /a",
+    "end /a",
+    "request /b",
+    "response /b",
+    "end /b",
+  ]);
+});
+
 test("diagnostics_channel: events are published on @x/sessions channels", async () => {
   const { default: diagnostics } = await import("node:diagnostics_channel");
   await using server = await startServer();
@@ -647,6 +781,18 @@ test("diagnostics_channel: events are published on @x/sessions channels", async 
   assert.deepEqual(seen, [`create ${server.url}/dc`, "end 200"]);
   assert.equal(CHANNELS.request, "@x/sessions:request:create");
 });
+
+// On Deno, undici's one-second timer outlives the test: Deno's op
+// sanitizer is off for it. Bun has no undici (its own adapter is above).
+if (runtime !== "bun") {
+  test(
+    "observe: a body discarded on purpose ends with an end event on undici too",
+    async () => {
+      await assertDiscardsEnd(new NodeAdapter());
+    },
+    { sanitize: false },
+  );
+}
 
 // --- Bad options --------------------------------------------------------------
 

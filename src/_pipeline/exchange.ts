@@ -149,8 +149,22 @@ export class Exchange
     );
   }
 
+  #abortTransport: ((reason: unknown) => void) | undefined = undefined;
+
   /** Set by adapters that abort the request themselves (see AdapterRequest). */
-  abortTransport: ((reason: unknown) => void) | undefined = undefined;
+  get abortTransport(): ((reason: unknown) => void) | undefined {
+    return this.#abortTransport;
+  }
+
+  // An abort can come before the adapter sets this (while it loads, or
+  // while a wrapping adapter waits): it reaches the transport at once.
+  set abortTransport(abort: ((reason: unknown) => void) | undefined) {
+    this.#abortTransport = abort;
+    const call = this.call;
+    if (abort !== undefined && call.aborted && this.state !== "done") {
+      abort(call.reason);
+    }
+  }
 
   /** The call was aborted. */
   onAbort(error: unknown): void {
@@ -165,7 +179,7 @@ export class Exchange
       this.discarded = this.mapError(error);
       this.startReading();
     }
-    const abort = this.abortTransport;
+    const abort = this.#abortTransport;
     if (abort !== undefined) {
       abort(error);
     } else if (unread) {
@@ -190,11 +204,13 @@ export class Exchange
   finish(error?: unknown): void {
     if (this.state === "done") return;
     this.#stopTimer();
-    this.#permit?.release();
     this.#forget(this);
     this.#set("done");
     this.call.detach();
     if (this.call.emit !== undefined) this.#emitEnd(this.call.emit, error);
+    // Last: the permit may start a queued request at once, which must find
+    // this one over (its end reported before the other's start).
+    this.#permit?.release();
   }
 
   /** A promise for the next state change (made only when close() waits). */

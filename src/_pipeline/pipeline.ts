@@ -185,8 +185,9 @@ export class Pipeline {
       // first exchange is made.
       const limiter = this.#pool.limiter;
       const permit = limiter.tryAcquire(plan.target.origin);
-      if (permit === undefined) return this.#park(call, limiter, intent);
-      call.permit = permit;
+      if (permit !== undefined) call.permit = permit;
+      // Aborted already (the user's signal): it fails at once, unqueued.
+      else if (!call.aborted) return this.#park(call, limiter, intent);
     }
     return this.#attempt(call, 0, intent);
   }
@@ -232,9 +233,17 @@ export class Pipeline {
     if (chain !== undefined) {
       return this.#throughChain(chain, call, attempt, intent);
     }
-    const plan = call.plan;
-    const hop = attempt === 0 ? plan : { ...plan, body: plan.replay!() };
-    return this.hop(call, hop, attempt, intent).then(
+    let sent: Promise<SessionResponse>;
+    try {
+      const plan = call.plan;
+      const hop = attempt === 0 ? plan : { ...plan, body: plan.replay!() };
+      sent = this.hop(call, hop, attempt, intent);
+    } catch (error) {
+      // Before its exchange (a body that cannot be replayed, a progress
+      // callback that threw): the call ends as failed, its permit freed.
+      sent = Promise.reject(error);
+    }
+    return sent.then(
       (response) =>
         this.#afterAttempt(call, attempt, response, undefined, intent),
       (error) => this.#afterAttempt(call, attempt, undefined, error, intent),

@@ -62,6 +62,8 @@ export class UndiciResponse implements AdapterResponse {
   #error: unknown = undefined;
   #done = false;
   #reported = false;
+  // Discarded on purpose: its end is no failure (see #discard).
+  #quiet = false;
   // undici delivered the whole message (it may still be decoding).
   #received = false;
   // Its reader: a whole read, a stream's pending pull, or a discard.
@@ -217,7 +219,7 @@ export class UndiciResponse implements AdapterResponse {
   #report(error: unknown): void {
     if (this.#reported) return;
     this.#reported = true;
-    this.#request.onDone(error);
+    this.#request.onDone(this.#quiet ? undefined : error);
   }
 
   // Data or the end arrived: wake a waiting pull, time the next gap.
@@ -251,6 +253,11 @@ export class UndiciResponse implements AdapterResponse {
   #stopIdle(): void {
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
+  }
+
+  /** `abort()` was called before the body was all here. */
+  get aborted(): boolean {
+    return this.#aborted !== undefined;
   }
 
   /** Abort the request, whatever its phase: its connection is closed. */
@@ -377,7 +384,7 @@ export class UndiciResponse implements AdapterResponse {
     return new ReadableStream<Uint8Array>({
       pull: (controller) => this.#pull(controller, mapError),
       cancel: (reason) => {
-        this.abort(reason ?? new Error("The body was cancelled"));
+        this.#discard(reason ?? new Error("The body was cancelled"));
       },
     }, { highWaterMark: 0 });
   }
@@ -424,7 +431,7 @@ export class UndiciResponse implements AdapterResponse {
       return Promise.resolve();
     }
     if (tooBigToDrain(this.#header("content-length"))) {
-      this.abort(new Error("The body was discarded"));
+      this.#discard(new Error("The body was discarded"));
       return Promise.resolve();
     }
     this.#discarding = true;
@@ -434,7 +441,7 @@ export class UndiciResponse implements AdapterResponse {
     }
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.abort(new Error("The body was discarded"));
+        this.#discard(new Error("The body was discarded"));
         resolve();
       }, DUMP_WAIT);
       this.#whole = {
@@ -449,9 +456,17 @@ export class UndiciResponse implements AdapterResponse {
   #discarded(size: number): boolean {
     this.#discardedBytes += size;
     if (this.#discardedBytes > DUMP_BYTES) {
-      this.abort(new Error("The body was discarded"));
+      this.#discard(new Error("The body was discarded"));
     }
     return true;
+  }
+
+  // Dropped on purpose (dumped, cancelled): the connection closes, and the
+  // session hears of a body that ended, not of one that failed.
+  #discard(reason: Error): void {
+    this.#quiet = true;
+    this.abort(reason);
+    this.#report(undefined);
   }
 
   toResponse(onRead?: () => void, mapError?: ErrorMapper): Response {

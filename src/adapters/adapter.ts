@@ -71,7 +71,9 @@ export interface AdapterRequest {
    * by watching `signal` (undici's adapter closes the
    * request's connection): the session calls it, once, with the reason
    * (a timeout, the user's signal, `destroy()`, or `close()` discarding a
-   * body nobody reads).
+   * body nobody reads). A request aborted before the adapter set it (while
+   * the adapter loaded, say) is aborted the moment it is set: check
+   * whether it settled before sending.
    */
   abortTransport?: (reason: unknown) => void;
   /**

@@ -343,7 +343,9 @@ function dispatch(
       [resolve, reject],
       cancel,
     );
+    // Aborted already (while undici loaded, say): it failed when set.
     request.abortTransport = (reason) => response.abort(reason);
+    if (response.aborted) return;
     dispatcher.dispatch(
       {
         origin,
