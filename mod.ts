@@ -81,6 +81,7 @@ export {
 } from "./src/errors.ts";
 export type { RequestInfo } from "./src/request_info.ts";
 export type { HeadersInput } from "./src/headers.ts";
+export type { Http2Mode, HttpVersion } from "./src/http2.ts";
 export type { ParamValue, SearchParams } from "./src/url.ts";
 export type {
   AdapterBody,

@@ -43,6 +43,8 @@ import {
 } from "./_redirects.ts";
 import { DEFAULT_TIMEOUTS, parseTimeouts, type Timeouts } from "./_timeouts.ts";
 import { parseTls, type TlsConfig } from "./_tls_config.ts";
+import { type Http2Mode, parseHttp2 } from "./http2.ts";
+import { checkDefaultHttp2 } from "./adapters/default.ts";
 
 /** Everything a session was configured with, checked. */
 export interface SessionConfig {
@@ -72,6 +74,7 @@ export interface SessionConfig {
   readonly trustEnv: boolean;
   readonly tls: TlsConfig | undefined;
   readonly socketPath: string | undefined;
+  readonly http2: Http2Mode;
 }
 
 /** The keys of {@linkcode SessionOptions} (a missing one fails to compile). */
@@ -98,6 +101,7 @@ const SESSION_KEYS: KeyRegistry<SessionOptions> = {
   trustEnv: true,
   tls: true,
   socketPath: true,
+  http2: true,
 };
 const SESSION_KEY_SET = keySet(SESSION_KEYS);
 
@@ -155,6 +159,7 @@ export function parseSessionOptions(
       : checkBoolean("trustEnv", options.trustEnv, action),
     tls: options.tls === undefined ? undefined : parseTls(options.tls, action),
     socketPath: checkSocketPath(options.socketPath, action),
+    http2: checkHttp2(options, action),
   });
 }
 
@@ -213,6 +218,21 @@ function checkSocketPath(value: unknown, action: string): string | undefined {
     );
   }
   return value;
+}
+
+// An adapter instance was made without the session's hints: it cannot
+// learn `http2` from it. The default adapter must be able to do the mode.
+function checkHttp2(options: SessionOptions, action: string): Http2Mode {
+  const mode = parseHttp2(options.http2, action);
+  if (mode === false) return mode;
+  const adapter = options.adapter;
+  if (typeof adapter === "object") {
+    throw new TypeError(
+      `Cannot ${action} as 'http2' does not reach an adapter instance: pass a function that makes the adapter from the session's hints, e.g. (hints) => new NodeAdapter({}, hints)`,
+    );
+  }
+  if (adapter === undefined) checkDefaultHttp2(mode, action);
+  return mode;
 }
 
 /**

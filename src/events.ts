@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { HttpVersion } from "./http2.ts";
 import { checkFunction } from "./_checks.ts";
 
 /**
@@ -69,14 +70,21 @@ export type SessionEvent =
   | (SessionEventBase & {
     readonly type: "response";
     readonly status: number;
-    /** `true` on a reused connection, `false` on a new one, `undefined` when the runtime does not tell. */
+    /**
+     * `true` on a reused connection (over h2: a stream on an open one),
+     * `false` on a new one, `undefined` when the runtime does not tell.
+     */
     readonly reused: boolean | undefined;
+    /** The HTTP version of the response. */
+    readonly httpVersion: HttpVersion;
     readonly timings: ExchangeTimings;
   })
   | (SessionEventBase & {
     readonly type: "end";
     readonly status: number;
     readonly reused: boolean | undefined;
+    /** The HTTP version of the response. */
+    readonly httpVersion: HttpVersion;
     readonly timings: ExchangeTimings;
   })
   | (SessionEventBase & {

@@ -9,6 +9,7 @@ import type { PoolAdapter, PoolHints } from "./adapters/adapter.ts";
 import type { CookieJar } from "./cookies.ts";
 import type { SessionEvent } from "./events.ts";
 import type { HeadersInput } from "./headers.ts";
+import type { Http2Mode } from "./http2.ts";
 import type { Middleware } from "./middleware.ts";
 import type { ProgressCallback, RedirectMode, TlsOptions } from "./network.ts";
 import type { RetryOptions } from "./retry.ts";
@@ -167,6 +168,17 @@ export interface SessionOptions {
    * URL's host (the URL still gives the `Host` header and the path).
    */
   socketPath?: string;
+  /**
+   * Speak HTTP/2: `true` offers it in the TLS handshake and falls back to
+   * HTTP/1.1 when the server does not take it; `"prior-knowledge"` speaks
+   * it without asking, over cleartext too (not on Bun). Requests to one
+   * origin then share a connection, up to the streams the server allows.
+   * `response.httpVersion` tells which version answered. With an adapter
+   * instance, set it on the adapter (`adapter: (hints) => new
+   * NodeAdapter({}, hints)` passes it on).
+   * @default false
+   */
+  http2?: Http2Mode;
 }
 
 /**

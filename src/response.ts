@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { HttpVersion } from "./http2.ts";
 import type { AdapterResponse } from "./adapters/adapter.ts";
 import { FetchResponse } from "./adapters/_fetch_response.ts";
 import { hasNoBody } from "./_http.ts";
@@ -231,6 +232,22 @@ export class SessionResponse implements AsyncDisposable {
    */
   get redirectUrls(): readonly string[] {
     return this.#redirects;
+  }
+
+  /**
+   * The HTTP version the response came over: `"2"` when the session's
+   * `http2` option let the server answer over h2, else `"1.1"`.
+   *
+   * @example
+   * ```ts
+   * import { MockAdapter, Session } from "@x/sessions";
+   * const adapter = new MockAdapter().route("GET", "/", { body: "" });
+   * await using session = new Session({ baseUrl: "http://api.test", adapter });
+   * console.log((await session.get("")).httpVersion); // "1.1"
+   * ```
+   */
+  get httpVersion(): HttpVersion {
+    return this.#raw.httpVersion ?? "1.1";
   }
 
   /**

@@ -18,12 +18,8 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
-import { runtime } from "./_test.ts";
+import { rmSync } from "node:fs";
+import { startFixtureProcess } from "./_fixture_process.ts";
 
 /** Which proxy handled a request: without or with authentication. */
 export type ProxyName = "open" | "auth";
@@ -120,167 +116,23 @@ export interface NetFixturesOptions {
   lifetimeMs?: number;
 }
 
-const READY_TIMEOUT_MS = 20_000;
-const COMMAND_TIMEOUT_MS = 5_000;
-const KILL_AFTER_MS = 3_000;
-const FIXTURE = join("tests", "fixtures", "net_server.mjs");
-
-/** The repository root: the nearest ancestor holding package.json and the
- * fixture script (tests run from tests/ or, compiled, from .build/tests/). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (
-      existsSync(join(dir, "package.json")) && existsSync(join(dir, FIXTURE))
-    ) {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new Error(`_net.ts: no ${FIXTURE} above ${import.meta.url}`);
-    }
-    dir = parent;
-  }
-}
-
-/**
- * Node itself on Node; else the Node the test runner named
- * (`SESSIONS_TEST_NODE`); else `node` on PATH.
- */
-function nodeBinary(): string {
-  if (runtime === "node") return process.execPath;
-  return process.env.SESSIONS_TEST_NODE ?? "node";
-}
+const FIXTURE = "tests/fixtures/net_server.mjs";
 
 /** Start the network fixtures in a Node child process (ready within 20 s). */
 export async function startNetFixtures(
   options: NetFixturesOptions = {},
 ): Promise<NetFixtures> {
-  const root = repoRoot();
-  const config = JSON.stringify({ lifetimeMs: options.lifetimeMs ?? 120_000 });
-  const child: ChildProcess = spawn(
-    nodeBinary(),
-    [join(root, FIXTURE), config],
-    { cwd: root, stdio: ["pipe", "pipe", "pipe"] },
-  );
-
-  let stderr = "";
-  let buffer = "";
-  let exited = false;
-  let exitCode: number | null = null;
-  let spawnError: Error | undefined;
-  /** Waiters for the next stdout lines, in order. */
-  const waiters: Array<{
-    resolve: (line: string) => void;
-    reject: (error: Error) => void;
-  }> = [];
-  let onExit!: () => void;
-  const exitedPromise = new Promise<void>((resolve) => (onExit = resolve));
-  function finish(code: number | null): void {
-    if (exited) return;
-    exited = true;
-    exitCode = code;
-    const error = new Error(
-      `net_server exited (${code})${spawnError ? `: ${spawnError}` : ""}\n${
-        stderr.slice(-4_000)
-      }`,
-    );
-    for (const waiter of waiters.splice(0)) waiter.reject(error);
-    onExit();
-  }
-  child.once("close", (code) => finish(code));
-  child.once("error", (error) => {
-    spawnError = error;
-    // Spawning failed (no pid): there may be no "close" event.
-    if (child.pid === undefined) finish(null);
+  const fixture = await startFixtureProcess(FIXTURE, {
+    lifetimeMs: options.lifetimeMs ?? 120_000,
   });
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-16_000);
-  });
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (line.trim() === "") continue;
-      const waiter = waiters.shift();
-      if (waiter) waiter.resolve(line);
-      else stderr += `\n(unexpected stdout line) ${line}`;
-    }
-  });
-  child.stdin!.on("error", () => {
-    // EPIPE after the child is gone: reported through "close".
-  });
-
-  /** The next stdout line, within `ms`. */
-  function nextLine(ms: number, what: string): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      if (exited) {
-        reject(new Error(`net_server exited (${exitCode})\n${stderr}`));
-        return;
-      }
-      const waiter = {
-        resolve: (line: string) => {
-          clearTimeout(timer);
-          resolve(line);
-        },
-        reject: (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        const index = waiters.indexOf(waiter);
-        if (index !== -1) waiters.splice(index, 1);
-        reject(
-          new Error(`net_server: no ${what} after ${ms} ms\n${stderr}`),
-        );
-      }, ms);
-      waiters.push(waiter);
-    });
-  }
-
+  const ready = fixture.ready;
+  const tmpDir = ready.tmpDir as string;
   let closing: Promise<void> | undefined;
-  let tmpDir: string | undefined;
-  function close(): Promise<void> {
-    closing ??= (async () => {
-      if (!exited) {
-        child.stdin!.end();
-        const timer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
-        await exitedPromise;
-        clearTimeout(timer);
-      }
-      if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-    })();
-    return closing;
-  }
-
-  let ready: Record<string, unknown>;
-  try {
-    const line = await nextLine(READY_TIMEOUT_MS, "ready line");
-    ready = JSON.parse(line);
-    if (ready.ready !== true) {
-      throw new Error(`net_server: unexpected first line ${line}`);
-    }
-    tmpDir = ready.tmpDir as string;
-  } catch (error) {
-    if (!exited) child.kill("SIGKILL");
-    await exitedPromise;
-    throw error;
-  }
-
-  async function command(cmd: string): Promise<Record<string, unknown>> {
-    if (closing || exited) throw new Error("net_server: already closed");
-    const reply = nextLine(COMMAND_TIMEOUT_MS, `reply to ${cmd}`);
-    child.stdin!.write(JSON.stringify({ cmd }) + "\n");
-    const parsed = JSON.parse(await reply);
-    if (parsed.error) throw new Error(`net_server: ${parsed.error}`);
-    return parsed;
-  }
-
+  const close = () =>
+    closing ??= fixture.close().then(() => {
+      rmSync(tmpDir, { recursive: true, force: true });
+    });
+  const command = (cmd: string) => fixture.command(cmd);
   const port = (name: string) => ready[name] as number;
   const text = (name: string) => ready[name] as string;
   return {

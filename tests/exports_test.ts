@@ -45,6 +45,8 @@ const TYPES = [
   "ExchangeTimings",
   "FetchAdapterOptions",
   "HeadersInput",
+  "Http2Mode",
+  "HttpVersion",
   "Middleware",
   "MockHandler",
   "MockReply",

@@ -210,6 +210,74 @@ const approaches = {
   },
 };
 
+// --- Over TLS (h2.mjs): the CA's PEM file is in BENCH_CA_FILE ----------
+
+const tlsCa = () => readFileSync(process.env.BENCH_CA_FILE, "utf8");
+
+// The runtime's own transport, over h2 or over HTTP/1.1 with TLS.
+async function rawTls(h2) {
+  const ca = tlsCa();
+  if (isDeno) {
+    const client = Deno.createHttpClient(
+      h2 ? { http1: false, http2: true, caCerts: [ca] } : {
+        http2: false,
+        caCerts: [ca],
+      },
+    );
+    return fetchRow((input) => fetch(input, { client }), () => client.close());
+  }
+  if (isBun) {
+    const session = new Bun.FetchSession({ tls: { ca }, proxy: false });
+    const init = h2 ? { protocol: "h2" } : {};
+    return fetchRow(
+      (input) => session.fetch(input, init),
+      () => session.close(),
+    );
+  }
+  const { Client } = await import("undici");
+  const options = { connect: { ca }, keepAliveTimeout: 4_000 };
+  // One client for every stream over h2; one per worker over HTTP/1.1.
+  const clients = [];
+  const clientFor = (worker) =>
+    clients[h2 ? 0 : worker] ??= new Client(
+      origin,
+      h2 ? { ...options, allowH2: true } : { ...options, pipelining: 1 },
+    );
+  return {
+    async one(worker) {
+      const res = await clientFor(worker).request({ path, method: "GET" });
+      check(res.statusCode, await res.body.json());
+    },
+    close: () => Promise.all(clients.map((client) => client.close())),
+  };
+}
+
+function fetchRow(send, close) {
+  return {
+    async one() {
+      const res = await send(url);
+      check(res.status, await res.json());
+    },
+    close,
+  };
+}
+
+async function sessionTls(http2) {
+  const { Session } = await library();
+  const session = new Session({ baseUrl: origin, http2, tls: { ca: tlsCa() } });
+  return {
+    async one() {
+      check(200, await session.get(path).json());
+    },
+    close: () => session.close(),
+  };
+}
+
+approaches["raw h2"] = () => rawTls(true);
+approaches["raw HTTP/1.1 TLS"] = () => rawTls(false);
+approaches["session h2"] = () => sessionTls(true);
+approaches["session HTTP/1.1 TLS"] = () => sessionTls(false);
+
 const setup = approaches[approach];
 if (!setup) throw new Error(`unknown approach ${approach}`);
 const client = await setup();

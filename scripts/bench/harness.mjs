@@ -33,8 +33,9 @@ export function buildForNode(runtimeNames) {
 }
 
 /**
- * Start server.mjs on CPU 0, listening on `ports` ports. Resolves with its
- * ports, `ask(cmd)` for its connection counters ("reset" zeroes them,
+ * Start server.mjs on CPU 0, listening on `ports` ports (or `"tls"`: one
+ * HTTP/2 and HTTP/1.1 port over TLS). Resolves with its ports, `caFile`
+ * (over TLS), `ask(cmd)` for its connection counters ("reset" zeroes them,
  * "stats" reads them) and `kill()`.
  */
 export async function startServer(ports = 1) {
@@ -47,6 +48,7 @@ export async function startServer(ports = 1) {
   });
   const replies = new Map();
   let nextId = 0;
+  let caFile;
   const listening = await new Promise((resolveReady, reject) => {
     const timer = setTimeout(
       () => reject(new Error("bench: the server did not start")),
@@ -55,6 +57,7 @@ export async function startServer(ports = 1) {
     server.on("message", (message) => {
       if (message.ready) {
         clearTimeout(timer);
+        caFile = message.caFile;
         resolveReady(message.ports);
       } else {
         replies.get(message.id)?.(message);
@@ -65,6 +68,7 @@ export async function startServer(ports = 1) {
   });
   return {
     ports: listening,
+    caFile,
     ask: (cmd) =>
       new Promise((resolveAsk) => {
         const id = nextId++;

@@ -7,8 +7,15 @@
 //   server.mjs [ports]  listen on that many ports of 127.0.0.1 (default 1,
 //                       for scale.mjs's many origins); GET /slow answers
 //                       after 60 s (a request to queue others behind).
+//   server.mjs tls      one port over TLS that speaks HTTP/2 and HTTP/1.1
+//                       (h2.mjs), with a certificate of a CA made at start;
+//                       the CA's PEM file is in the ready message (caFile).
 // Started by run.mjs and scale.mjs only; prints nothing but its ports (over IPC).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createSecureServer } from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 
 const body = Buffer.from(
@@ -41,16 +48,20 @@ function handle(req, res) {
   res.on("close", () => clearTimeout(timer));
 }
 
-function listen() {
-  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
-  server.headersTimeout = 0;
-  server.requestTimeout = 0;
+function count(server) {
   server.on("connection", (socket) => {
     accepted++;
     open++;
     if (open > peakOpen) peakOpen = open;
     socket.on("close", () => open--);
   });
+}
+
+function listen() {
+  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
+  count(server);
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () => resolve(server.address().port))
   );
@@ -69,7 +80,35 @@ process.on("message", (message) => {
 });
 process.on("disconnect", () => process.exit(0));
 
-const count = Number(process.argv[2] ?? 1);
+// Over TLS, HTTP/2 with HTTP/1.1 allowed, with a CA made now (its PEM is
+// written to a temporary file the clients read).
+async function listenTls() {
+  const { makeCertificates } = await import(
+    "../../tests/fixtures/_certs.mjs"
+  );
+  const pem = await makeCertificates("127.0.0.1");
+  const dir = mkdtempSync(join(tmpdir(), "x-sessions-bench-"));
+  const caFile = join(dir, "ca.pem");
+  writeFileSync(caFile, pem.ca);
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const server = createSecureServer(
+    { key: pem.serverKey, cert: pem.serverCert, allowHTTP1: true },
+    handle,
+  );
+  count(server);
+  const port = await new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(server.address().port))
+  );
+  return { port, caFile };
+}
+
+const tls = process.argv[2] === "tls";
+const total = tls ? 0 : Number(process.argv[2] ?? 1);
 const ports = [];
-for (let i = 0; i < count; i++) ports.push(await listen());
-process.send({ ready: true, ports });
+for (let i = 0; i < total; i++) ports.push(await listen());
+if (tls) {
+  const { port, caFile } = await listenTls();
+  process.send({ ready: true, ports: [port], caFile });
+} else {
+  process.send({ ready: true, ports });
+}

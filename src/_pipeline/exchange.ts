@@ -245,6 +245,7 @@ export class Exchange
       attempt: this.attempt,
       status: raw.status,
       reused: this.reused,
+      httpVersion: raw.httpVersion ?? "1.1",
       timings: this.#timings(at),
     });
   }
@@ -256,7 +257,17 @@ export class Exchange
     const timings = this.#timings(now());
     if (failed === undefined) {
       const status = this.raw?.status ?? 0;
-      emit({ type: "end", method, url, attempt, status, reused, timings });
+      const httpVersion = this.raw?.httpVersion ?? "1.1";
+      emit({
+        type: "end",
+        method,
+        url,
+        attempt,
+        status,
+        reused,
+        httpVersion,
+        timings,
+      });
       return;
     }
     emit({

@@ -91,6 +91,7 @@ function hintsOf(config: SessionConfig): PoolHints {
   };
   if (config.tls !== undefined) hints.tls = config.tls;
   if (config.socketPath !== undefined) hints.socketPath = config.socketPath;
+  if (config.http2 !== false) hints.http2 = config.http2;
   return hints;
 }
 

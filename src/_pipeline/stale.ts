@@ -2,6 +2,7 @@
 // was reused fails the request before any answer. Such a request is sent
 // once more, at once, on another connection, when that is safe (pure).
 import { errorCode, IDEMPOTENT } from "../_http.ts";
+import { H2_GOAWAY } from "../adapters/_errors.ts";
 
 /** An attempt that failed before its response headers arrived. */
 export interface FailedSend {
@@ -19,11 +20,19 @@ export interface FailedSend {
 
 /**
  * `true` when the failure is a stale kept-alive connection (adapters mark
- * "closed by the server" with `code` `ECONNRESET`) and the request may go
- * again: idempotent, replayable, not aborted, not resent before.
+ * "closed by the server" with `code` `ECONNRESET`, and an h2 connection the
+ * server sent away with `H2_GOAWAY`) and the request may go again:
+ * idempotent, replayable, not aborted, not resent before.
  */
 export function resendsStale(failed: FailedSend): boolean {
-  return !failed.resent && !failed.aborted && failed.replayable &&
-    IDEMPOTENT.has(failed.method) && failed.reused !== false &&
-    errorCode(failed.error) === "ECONNRESET";
+  if (
+    failed.resent || failed.aborted || !failed.replayable ||
+    !IDEMPOTENT.has(failed.method)
+  ) {
+    return false;
+  }
+  const code = errorCode(failed.error);
+  // An h2 connection the server sent away: on a new one as on a reused one.
+  return code === H2_GOAWAY ||
+    (code === "ECONNRESET" && failed.reused !== false);
 }

@@ -30,6 +30,48 @@ export function markClosed(error: unknown): unknown {
   return error;
 }
 
+/**
+ * The code adapters mark a request with when its HTTP/2 connection went
+ * away under it (the server's `GOAWAY`, or a stream it refused): the
+ * session may send it again on a new connection, as a stale one.
+ */
+export const H2_GOAWAY = "ERR_HTTP2_GOAWAY_SESSION";
+
+// undici's, Deno's (hyper's) and Bun's ways of saying it.
+const GOAWAY_MESSAGE =
+  /GOAWAY|REFUSED_STREAM|refused stream|not a result of an error/i;
+
+// Deno's and Bun's ways of saying the server took no h2 in the handshake.
+const NO_H2_MESSAGE = /NoApplicationProtocol|no.application.protocol/i;
+
+/**
+ * `true` when a TLS handshake that offered only h2 failed because the
+ * server speaks HTTP/1.1 only (Deno's alert; Bun's `EPROTO`).
+ */
+export function refusedH2(error: unknown): boolean {
+  return errorCode(error) === "EPROTO" ||
+    causeChain(error).some((link) =>
+      link instanceof Error && NO_H2_MESSAGE.test(link.message)
+    );
+}
+
+/** `true` when `error` says the server sent GOAWAY or refused the stream. */
+export function isGoaway(error: unknown): boolean {
+  return errorCode(error) === H2_GOAWAY ||
+    causeChain(error).some((link) =>
+      link instanceof Error && GOAWAY_MESSAGE.test(link.message)
+    );
+}
+
+/** `error`, marked {@linkcode H2_GOAWAY}. */
+export function markGoaway(error: unknown): unknown {
+  if (errorCode(error) === H2_GOAWAY) return error;
+  return Object.assign(
+    new Error((error as Error)?.message ?? String(error), { cause: error }),
+    { code: H2_GOAWAY },
+  );
+}
+
 /** Deno's permission errors: the runtime refused, not the network. */
 export function markDenied(error: unknown): unknown {
   const name = (error as Error)?.name;

@@ -1,3 +1,4 @@
+import type { HttpVersion } from "../http2.ts";
 import type { AdapterResponse } from "./adapter.ts";
 import { hasNoBody } from "../_http.ts";
 import { WebResponse } from "./_web_response.ts";
@@ -95,6 +96,8 @@ export function concat(chunks: Uint8Array[], size: number): Uint8Array {
  */
 export class FetchResponse implements AdapterResponse {
   readonly status: number;
+  /** Set by adapters that know it (see FetchHooks). */
+  httpVersion: HttpVersion | undefined = undefined;
   #response: Response;
   #url: string;
   #onDone: ((error?: unknown) => void) | undefined;

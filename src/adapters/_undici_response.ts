@@ -14,6 +14,7 @@ import {
 import { decoderFor } from "./_decode.ts";
 import { NodeFetchResponse } from "./_node_fetch_response.ts";
 import { hasNoBody, isNullBodyStatus } from "../_http.ts";
+import type { HttpVersion } from "../http2.ts";
 import { statusText as reasonPhrase } from "../_status.ts";
 
 // Bytes held unread before the socket is paused (undici's own default).
@@ -46,6 +47,8 @@ export class UndiciResponse implements AdapterResponse {
   status = 0;
   statusText = "";
   readonly url: string;
+  /** Set by NodeAdapter on connections that may speak h2. */
+  httpVersion: HttpVersion | undefined = undefined;
   #request: AdapterRequest;
   #release: () => void;
   #settle: Resolvers | undefined;

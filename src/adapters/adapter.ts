@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Http2Mode, HttpVersion } from "../http2.ts";
 import type { TlsOptions } from "../network.ts";
 
 /**
@@ -136,6 +137,8 @@ export interface AdapterResponse {
   readonly headers: Headers;
   /** Final URL of the response. */
   readonly url: string;
+  /** The HTTP version it came over, when the adapter knows ("1.1" if not). */
+  readonly httpVersion?: HttpVersion;
   /** Read the body as text (UTF-8). */
   text(): Promise<string>;
   /** Read the body as JSON. */
@@ -271,6 +274,12 @@ export interface PoolHints {
   readonly tls?: TlsOptions;
   /** Send every request over this unix domain socket, if set. */
   readonly socketPath?: string;
+  /**
+   * The session's `http2` option, when not `false`: the adapter offers h2
+   * (`true`) or speaks it without asking (`"prior-knowledge"`), and sets
+   * `httpVersion` on its responses.
+   */
+  readonly http2?: Http2Mode;
 }
 
 /**

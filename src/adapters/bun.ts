@@ -12,14 +12,27 @@ import type {
   ProxyInfo,
 } from "./adapter.ts";
 import { fetchDispatch, type FetchHooks } from "./fetch.ts";
-import { markClosed } from "./_errors.ts";
+import { isGoaway, markClosed, markGoaway, refusedH2 } from "./_errors.ts";
+
+import { bunTls } from "./_tls.ts";
+import { type Http2Mode, mayUseH2 } from "../http2.ts";
 
 const BUN_HOOKS: FetchHooks = {
   rejected: (error) => {
     throw markClosed(error);
   },
 };
-import { bunTls } from "./_tls.ts";
+
+// Requests sent with `protocol: "h2"`: Bun never falls back to HTTP/1.1
+// on them, so an answer came over h2.
+const BUN_H2_HOOKS: FetchHooks = {
+  httpVersion: "2",
+  rejected: (error) => {
+    throw isGoaway(error) ? markGoaway(error) : markClosed(error);
+  },
+};
+// The same, leaving the rejection as it came (to tell a refused h2).
+const BUN_H2_TRY_HOOKS: FetchHooks = { ...BUN_H2_HOOKS, rejected: undefined };
 
 interface BunFetchSession {
   fetch(input: string, init: RequestInit): Promise<Response>;
@@ -93,13 +106,21 @@ export class BunAdapter implements PoolAdapter {
   #closed = false;
   #direct: Record<string, unknown>;
   #proxies = new WeakMap<ProxyInfo, Record<string, unknown>>();
+  // With the session's `http2: true`: the init of requests that ask for h2,
+  // and the origins that turned out to speak HTTP/1.1 only.
+  #http2: Http2Mode;
+  #h2Init: Record<string, unknown> | undefined;
+  #h1Origins = new Set<string>();
 
   /**
    * Create the adapter. Does no I/O.
    *
    * @param options Options for `Bun.FetchSession`, and `maxInFlight`.
-   * @param hints The session's TLS settings and unix socket path.
+   * @param hints The session's TLS settings, unix socket path and `http2`
+   *   mode (`true` lifts the default `maxInFlight`).
    * @throws {RangeError} when `maxInFlight` is not a non-negative integer.
+   * @throws {TypeError} when `hints.http2` is `"prior-knowledge"` (Bun's
+   *   fetch has no h2 over cleartext).
    */
   constructor(options: BunAdapterOptions = {}, hints?: PoolHints) {
     const base: Record<string, unknown> = {};
@@ -109,7 +130,16 @@ export class BunAdapter implements PoolAdapter {
     // which proxy each request uses, so none by default.
     else base.proxy = false;
     this.#options = { ...base, ...options.sessionOptions };
-    const max = options.maxInFlight ?? BUN_KEEPALIVE_SLOTS;
+    this.#http2 = hints?.http2 ?? false;
+    if (this.#http2 === "prior-knowledge") {
+      throw new TypeError(
+        `Cannot create BunAdapter as 'http2: "prior-knowledge"' (h2 over cleartext) is not supported on Bun: its fetch speaks HTTP/2 only over TLS (use http2: true with https URLs)`,
+      );
+    }
+    // Over h2 a few connections carry every request: Bun's cap on idle
+    // sockets (see BunAdapter) does not bind.
+    const max = options.maxInFlight ??
+      (this.#http2 ? 0 : BUN_KEEPALIVE_SLOTS);
     if (typeof max !== "number" || !Number.isInteger(max) || max < 0) {
       throw new RangeError(
         `Cannot create BunAdapter as 'maxInFlight' must be a non-negative integer: current value is ${max}`,
@@ -118,6 +148,7 @@ export class BunAdapter implements PoolAdapter {
     this.maxInFlight = max;
     // Without FetchSession (older Bun), the same settings go on each fetch.
     this.#direct = base;
+    if (this.#http2) this.#h2Init = { ...base, protocol: "h2" };
   }
 
   /**
@@ -168,11 +199,34 @@ export class BunAdapter implements PoolAdapter {
       return Promise.reject(new Error("BunAdapter is closed"));
     }
     const proxy = request.proxy;
-    return fetchDispatch(
-      fetchFn,
-      request,
-      proxy === undefined ? this.#direct : this.#proxyInit(proxy),
-      BUN_HOOKS,
+    if (proxy !== undefined) {
+      return fetchDispatch(fetchFn, request, this.#proxyInit(proxy), BUN_HOOKS);
+    }
+    const h2Init = this.#h2Init;
+    if (
+      h2Init !== undefined && mayUseH2(this.#http2, request.origin) &&
+      !this.#h1Origins.has(request.origin)
+    ) {
+      return this.#sendH2(fetchFn, request, h2Init);
+    }
+    return fetchDispatch(fetchFn, request, this.#direct, BUN_HOOKS);
+  }
+
+  // With `protocol: "h2"`; an origin whose server refuses h2 in the
+  // handshake (nothing was sent) goes over HTTP/1.1 from then on.
+  #sendH2(
+    fetchFn: (input: string, init: RequestInit) => Promise<Response>,
+    request: AdapterRequest,
+    h2Init: Record<string, unknown>,
+  ): Promise<AdapterResponse> {
+    return fetchDispatch(fetchFn, request, h2Init, BUN_H2_TRY_HOOKS).catch(
+      (error) => {
+        if (!refusedH2(error) || request.body instanceof ReadableStream) {
+          return BUN_H2_HOOKS.rejected!(error);
+        }
+        this.#h1Origins.add(request.origin);
+        return fetchDispatch(fetchFn, request, this.#direct, BUN_HOOKS);
+      },
     );
   }
 
@@ -188,6 +242,7 @@ export class BunAdapter implements PoolAdapter {
       this.#session = session;
       this.#fetch = (input, init) => session.fetch(input, init);
       this.#direct = {};
+      if (this.#http2) this.#h2Init = { protocol: "h2" };
     } else {
       this.#fetch = fetch;
     }

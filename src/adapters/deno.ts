@@ -13,7 +13,14 @@ import type {
 } from "./adapter.ts";
 import { fetchDispatch, type FetchHooks } from "./fetch.ts";
 import { IDEMPOTENT } from "../_http.ts";
-import { markClosed, markDenied } from "./_errors.ts";
+import {
+  isGoaway,
+  markClosed,
+  markDenied,
+  markGoaway,
+  refusedH2,
+} from "./_errors.ts";
+import { type Http2Mode, mayUseH2 } from "../http2.ts";
 import { caList } from "./_tls.ts";
 
 /**
@@ -67,6 +74,17 @@ const DENO_HOOKS: FetchHooks = {
     throw markClosed(markDenied(error));
   },
 };
+
+// Requests on the client that speaks only h2.
+const DENO_H2_HOOKS: FetchHooks = {
+  adjust: inflateDeflate,
+  httpVersion: "2",
+  rejected: (error) => {
+    throw isGoaway(error) ? markGoaway(error) : markClosed(markDenied(error));
+  },
+};
+// The same, leaving the rejection as it came (to tell a refused h2).
+const DENO_H2_TRY_HOOKS: FetchHooks = { ...DENO_H2_HOOKS, rejected: undefined };
 
 /** `true` when `bytes` start with a zlib header (RFC 1950). */
 function isZlib(bytes: Uint8Array): boolean {
@@ -207,6 +225,14 @@ export class DenoAdapter implements PoolAdapter {
   #options: Record<string, unknown>;
   #client: DenoHttpClient | undefined;
   #init: Record<string, unknown> | undefined;
+  // With the session's `http2`: a second client that speaks only h2 (Deno
+  // opens one connection per origin on it and multiplexes every request),
+  // and the origins that turned out to speak HTTP/1.1 only.
+  #http2: Http2Mode;
+  #h2Options: Record<string, unknown> | undefined;
+  #h2Client: DenoHttpClient | undefined;
+  #h2Init: Record<string, unknown> | undefined;
+  #h1Origins = new Set<string>();
   // One client per proxy, made at its first request.
   #proxied = new Map<string, [DenoHttpClient, Record<string, unknown>]>();
   #closed = false;
@@ -217,7 +243,7 @@ export class DenoAdapter implements PoolAdapter {
    * @param options Options for `Deno.createHttpClient`.
    * @param hints The session's TLS settings (`insecure` and `socketPath`
    *   cannot be done with Deno's client: the default adapter uses undici
-   *   on Deno for them).
+   *   on Deno for them) and `http2` mode (without it, HTTP/1.1).
    * @throws {TypeError} when `hints` ask for `insecure` or `socketPath`.
    */
   constructor(options: DenoAdapterOptions = {}, hints?: PoolHints) {
@@ -240,7 +266,18 @@ export class DenoAdapter implements PoolAdapter {
         base.key = tls.key;
       }
     }
-    this.#options = { ...base, ...options.clientOptions };
+    // HTTP/1.1 unless the session asks for h2 (Deno's own default
+    // negotiates it).
+    this.#options = { http2: false, ...base, ...options.clientOptions };
+    this.#http2 = hints?.http2 ?? false;
+    if (this.#http2 !== false) {
+      this.#h2Options = {
+        ...base,
+        ...options.clientOptions,
+        http1: false,
+        http2: true,
+      };
+    }
   }
 
   /**
@@ -284,6 +321,10 @@ export class DenoAdapter implements PoolAdapter {
       }
       this.#client = createClient(deno, this.#options);
       this.#init = { client: this.#client };
+      if (this.#h2Options !== undefined) {
+        this.#h2Client = createClient(deno, this.#h2Options);
+        this.#h2Init = { client: this.#h2Client };
+      }
     }
     const proxy = request.proxy;
     let init = this.#init;
@@ -295,7 +336,35 @@ export class DenoAdapter implements PoolAdapter {
         return Promise.reject(markDenied(error));
       }
     }
+    if (
+      this.#h2Init !== undefined && proxy === undefined &&
+      mayUseH2(this.#http2, request.origin) &&
+      !this.#h1Origins.has(request.origin)
+    ) {
+      return this.#sendH2(request, this.#h2Init, init);
+    }
     return fetchDispatch(denoFetch, request, init, DENO_HOOKS);
+  }
+
+  // Over the h2-only client; an origin whose server refuses h2 in the
+  // handshake (nothing was sent) goes over HTTP/1.1 from then on, unless
+  // h2 was asked for with prior knowledge.
+  #sendH2(
+    request: AdapterRequest,
+    h2Init: Record<string, unknown>,
+    h1Init: Record<string, unknown>,
+  ): Promise<AdapterResponse> {
+    const sent = fetchDispatch(denoFetch, request, h2Init, DENO_H2_TRY_HOOKS);
+    return sent.catch((error) => {
+      if (
+        this.#http2 === "prior-knowledge" || !refusedH2(error) ||
+        request.body instanceof ReadableStream
+      ) {
+        return DENO_H2_HOOKS.rejected!(error);
+      }
+      this.#h1Origins.add(request.origin);
+      return fetchDispatch(denoFetch, request, h1Init, DENO_HOOKS);
+    });
   }
 
   #proxiedInit(proxy: ProxyInfo): Record<string, unknown> {
@@ -341,6 +410,9 @@ export class DenoAdapter implements PoolAdapter {
     this.#client = undefined;
     this.#init = undefined;
     client?.close();
+    this.#h2Client?.close();
+    this.#h2Client = undefined;
+    this.#h2Init = undefined;
     for (const [proxied] of this.#proxied.values()) proxied.close();
     this.#proxied.clear();
     return Promise.resolve();

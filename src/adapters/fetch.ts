@@ -12,6 +12,7 @@ import type {
   PoolHints,
 } from "./adapter.ts";
 import { FetchResponse } from "./_fetch_response.ts";
+import type { HttpVersion } from "../http2.ts";
 
 /**
  * Options of {@linkcode FetchAdapter}.
@@ -159,6 +160,8 @@ export interface FetchHooks {
   readonly adjust?: (response: Response) => Response;
   /** Map the runtime's rejection (Deno's permission errors). */
   readonly rejected?: (error: unknown) => never;
+  /** The HTTP version the responses come over, when the adapter knows. */
+  readonly httpVersion?: HttpVersion;
 }
 
 /** Send `request` through `fetchFn`; shared by the fetch-based adapters. */
@@ -186,15 +189,19 @@ export function fetchDispatch(
     if (request.body instanceof ReadableStream) init.duplex = "half";
   }
   const adjust = hooks?.adjust;
+  const version = hooks?.httpVersion;
   return fetchFn(url, init).then(
-    (response) =>
-      new FetchResponse(
+    (response) => {
+      const adapted = new FetchResponse(
         adjust === undefined ? response : adjust(response),
         url,
         request.onDone,
         request.method,
         request.bodyIdleTimeout,
-      ),
+      );
+      if (version !== undefined) adapted.httpVersion = version;
+      return adapted;
+    },
     hooks?.rejected,
   );
 }

@@ -16,7 +16,13 @@ import { FetchResponse } from "./_fetch_response.ts";
 import { ACCEPT_ENCODING } from "./_decode.ts";
 import { UndiciResponse } from "./_undici_response.ts";
 import { undiciTls } from "./_tls.ts";
-import { markClosed } from "./_errors.ts";
+import { isGoaway, markClosed, markGoaway } from "./_errors.ts";
+import {
+  h2SessionOf,
+  SharedConnection,
+  SharedOrigin,
+} from "./_undici_shared.ts";
+import { type Http2Mode, mayUseH2 } from "../http2.ts";
 
 type Undici = typeof import("undici");
 
@@ -86,17 +92,22 @@ export class NodeAdapter implements PoolAdapter {
   #tls: Record<string, unknown> | undefined;
   #socketPath: string | undefined;
   #closed = false;
+  #http2: Http2Mode;
+  // Origins that may speak h2 (see _undici_shared.ts).
+  #shared = new Map<string, SharedOrigin>();
 
   /**
    * Create the adapter. Does no I/O; undici is loaded at the first request.
    *
    * @param options Client settings.
    * @param hints The session's limits (the session enforces them), TLS
-   *   settings and unix socket path.
+   *   settings, unix socket path and `http2` mode (h2 over TLS by ALPN, or
+   *   h2c with prior knowledge).
    */
   constructor(options: NodeAdapterOptions = {}, hints?: PoolHints) {
     this.#options = options;
     this.#socketPath = hints?.socketPath;
+    this.#http2 = hints?.http2 ?? false;
     if (hints?.tls !== undefined) this.#tls = undiciTls(hints.tls);
   }
 
@@ -142,6 +153,9 @@ export class NodeAdapter implements PoolAdapter {
     if (request.proxy !== undefined) {
       return this.#sendProxied(undici, request, request.proxy);
     }
+    if (this.#http2 !== false && mayUseH2(this.#http2, request.origin)) {
+      return this.#sendShared(undici, request);
+    }
     let pool = this.#origins.get(request.origin);
     if (pool === undefined) {
       pool = new OriginPool();
@@ -181,10 +195,10 @@ export class NodeAdapter implements PoolAdapter {
     );
   }
 
-  /** A client (a new connection) for `request`, which it reports when up. */
-  #connect(undici: Undici, request: AdapterRequest): Client {
+  /** undici Client options for a new connection of `request`'s origin. */
+  #clientOptions(request: AdapterRequest): Record<string, unknown> {
     const options = this.#options;
-    const client = new undici.Client(request.origin, {
+    return {
       keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
       // The session's own connect timer fires first; undici's is a
       // backstop (its timers have a resolution of about a second).
@@ -195,7 +209,15 @@ export class NodeAdapter implements PoolAdapter {
       ...(this.#tls && { connect: this.#tls }),
       ...(this.#socketPath && { socketPath: this.#socketPath }),
       ...options.clientOptions,
-    });
+    };
+  }
+
+  /** A client (a new connection) for `request`, which it reports when up. */
+  #connect(undici: Undici, request: AdapterRequest): Client {
+    const client = new undici.Client(
+      request.origin,
+      this.#clientOptions(request),
+    );
     // Both listeners go once either fires: a listener left on the client
     // would keep this request (and its session) reachable.
     const onConnect = () => {
@@ -209,6 +231,121 @@ export class NodeAdapter implements PoolAdapter {
     client.once("connect", onConnect);
     client.once("connectionError", forget);
     return client;
+  }
+
+  // To an origin that may speak h2: a connection with room, or a new one
+  // (see _undici_shared.ts).
+  #sendShared(
+    undici: Undici,
+    request: AdapterRequest,
+  ): Promise<AdapterResponse> {
+    let origin = this.#shared.get(request.origin);
+    if (origin === undefined) {
+      origin = new SharedOrigin();
+      this.#shared.set(request.origin, origin);
+    }
+    let connection = origin.free();
+    if (connection === undefined) {
+      if (origin.undecided) {
+        return origin.decided().then(() => this.#send(undici, request));
+      }
+      connection = this.#connectShared(undici, request, origin);
+      request.reused = false;
+    } else {
+      request.reused = true;
+    }
+    connection.take();
+    if (request.onConnect !== undefined) {
+      connection.whenConnected(() => request.onConnect!());
+    }
+    const used = connection;
+    const shared = origin;
+    const release = () => {
+      used.release(this.#options.keepAliveTimeout ?? 4_000, () => {
+        shared.remove(used);
+        used.client.close().catch(() => {});
+      });
+      if (!used.usable) shared.remove(used);
+    };
+    return dispatch(used.client, request, release).then(
+      (response) => {
+        (response as UndiciResponse).httpVersion = used.version;
+        return response;
+      },
+      (error) => {
+        const away = used.version === "2" && (used.gone || isGoaway(error));
+        throw away ? markGoaway(error) : markClosed(error);
+      },
+    );
+  }
+
+  /** A new connection of `origin`, with as many streams as it last allowed. */
+  #connectShared(
+    undici: Undici,
+    request: AdapterRequest,
+    origin: SharedOrigin,
+  ): SharedConnection {
+    const streams = origin.version === "2" ? origin.streams : 1;
+    const cleartext = request.origin.startsWith("http:");
+    const client = new undici.Client(request.origin, {
+      ...this.#clientOptions(request),
+      allowH2: true,
+      ...(cleartext && { useH2c: true }),
+      // Until the server's SETTINGS arrive, no more streams than it allowed
+      // on its last connection: more could be refused.
+      maxConcurrentStreams: streams,
+      pipelining: streams,
+    });
+    const connection = new SharedConnection(client, streams);
+    origin.connections.push(connection);
+    const onConnect = () => {
+      client.off("connectionError", onError);
+      this.#connectedShared(connection, origin, request.origin);
+    };
+    const onError = (_origin: unknown, _targets: unknown, error: unknown) => {
+      client.off("connect", onConnect);
+      origin.failed(connection, error);
+    };
+    client.once("connect", onConnect);
+    client.once("connectionError", onError);
+    // The server sent it away (GOAWAY) or closed it: undici would connect
+    // it again for requests queued on it; they fail instead, and go again
+    // on a new connection (see markGoaway).
+    client.once("disconnect", () => {
+      origin.remove(connection);
+      client.destroy().catch(() => {});
+    });
+    return connection;
+  }
+
+  #connectedShared(
+    connection: SharedConnection,
+    origin: SharedOrigin,
+    url: string,
+  ): void {
+    const client = connection.client;
+    const session = h2SessionOf(client);
+    if (session === undefined) {
+      if (this.#http2 === "prior-knowledge") {
+        // Never a silent HTTP/1.1 when h2 was asked for without asking.
+        client.destroy(
+          new Error(
+            `Cannot speak HTTP/2 with prior knowledge to ${url} as the server chose HTTP/1.1 in the TLS handshake`,
+          ),
+        ).catch(() => {});
+        return;
+      }
+      connection.capacity = 1;
+      client.pipelining = 1;
+      connection.connected("1.1");
+      origin.learn("1.1", 1);
+      return;
+    }
+    connection.connected("2");
+    session.once("remoteSettings", (settings) => {
+      const streams = connection.allow(settings.maxConcurrentStreams);
+      origin.learn("2", streams);
+    });
   }
 
   // Through a proxy: undici's ProxyAgent (CONNECT tunnels for https
@@ -321,6 +458,13 @@ export class NodeAdapter implements PoolAdapter {
     const clients: Client[] = [];
     for (const pool of this.#origins.values()) clients.push(...pool.all);
     this.#origins.clear();
+    for (const origin of this.#shared.values()) {
+      for (const connection of origin.connections) {
+        connection.forget();
+        clients.push(connection.client);
+      }
+    }
+    this.#shared.clear();
     return clients;
   }
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// npm run bench:h2: the session over HTTP/2 and over HTTP/1.1 with TLS,
+// beside the runtime's own transport driven directly over each, on Node,
+// Deno and Bun.
+//
+// Method as npm run bench (../shared/BASELINE.md): a node:http2 server over
+// TLS (HTTP/1.1 allowed, a CA made at start) answering the same 105-byte
+// JSON body, pinned to CPU 0 and counting TCP connections; each row a fresh
+// client process pinned to CPU 1; GETs that check the status and parse the
+// JSON; 2,000 warm-up then 20,000 measured; concurrency 50 and 1; rows
+// interleaved over rounds; medians; ratios within the run.
+//
+// Writes docs/benchmark_h2.md.
+//
+// Usage: node scripts/bench/h2.mjs [--rounds N] [--quick]
+//          [--only node,deno,bun] [--no-write]
+import { cpus } from "node:os";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { findRuntimes } from "./rows.mjs";
+import {
+  buildForNode,
+  canPin,
+  median,
+  pinned,
+  runJson,
+  startServer,
+} from "./harness.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const index = args.indexOf(name);
+  return index === -1 ? fallback : args[index + 1];
+};
+const quick = args.includes("--quick");
+const rounds = Number(option("--rounds", quick ? 1 : 3));
+const only = option("--only", "node,deno,bun").split(",");
+const plan = quick
+  ? { warmup: 200, requests: 2_000 }
+  : { warmup: 2_000, requests: 20_000 };
+
+// [row, protocol, raw row of the same protocol]
+const ROWS = [
+  ["raw h2", "h2", "raw h2"],
+  ["session h2", "h2", "raw h2"],
+  ["raw HTTP/1.1 TLS", "HTTP/1.1", "raw HTTP/1.1 TLS"],
+  ["session HTTP/1.1 TLS", "HTTP/1.1", "raw HTTP/1.1 TLS"],
+];
+const CONCURRENCIES = [50, 1];
+const RAW_LABEL = {
+  node: { h2: "undici Client, allowH2", "HTTP/1.1": "undici Clients" },
+  deno: {
+    h2: "fetch + HttpClient (h2 only)",
+    "HTTP/1.1": "fetch + HttpClient (http2: false)",
+  },
+  bun: {
+    h2: 'FetchSession, protocol: "h2"',
+    "HTTP/1.1": "FetchSession",
+  },
+};
+
+const { runtimes, warnings } = findRuntimes(only);
+for (const warning of warnings) console.warn(`bench: ${warning}`);
+const names = Object.keys(runtimes);
+buildForNode(names);
+const server = await startServer("tls");
+const url = `https://127.0.0.1:${server.ports[0]}/users/42`;
+
+const results = new Map();
+const key = (runtime, row, c) => `${runtime}|${row}|${c}`;
+const started = Date.now();
+for (let round = 1; round <= rounds; round++) {
+  for (const c of CONCURRENCIES) {
+    for (const runtime of names) {
+      for (const [row] of ROWS) {
+        const { command, args: runtimeArgs } = runtimes[runtime];
+        const [pinnedCommand, pinnedArgs] = pinned(1, command, [
+          ...runtimeArgs,
+          join(import.meta.dirname, "client.mjs"),
+          row,
+          url,
+          String(c),
+          String(plan.warmup),
+          String(plan.requests),
+        ]);
+        await server.ask("reset");
+        const result = await runJson(pinnedCommand, pinnedArgs, {
+          label: `${runtime} ${row} C=${c}`,
+          timeoutMs: 600_000,
+          env: { BENCH_CA_FILE: server.caFile },
+        });
+        const { accepted } = await server.ask("stats");
+        if (result === undefined) continue;
+        const list = results.get(key(runtime, row, c)) ?? [];
+        list.push({ ...result, conns: accepted });
+        results.set(key(runtime, row, c), list);
+        console.log(
+          `round ${round} ${runtime} ${row} C=${c}: ${
+            Math.round(result.rps)
+          } req/s, ${accepted} connections`,
+        );
+      }
+    }
+  }
+}
+server.kill();
+
+const summary = (runtime, row, c) => {
+  const list = results.get(key(runtime, row, c));
+  if (list === undefined) return undefined;
+  const pick = (field) => median(list.map((entry) => entry[field]));
+  return {
+    rps: pick("rps"),
+    p50: pick("p50"),
+    p99: pick("p99"),
+    cpu: pick("cpuUsPerRequest"),
+    conns: pick("conns"),
+  };
+};
+
+const fmt = (value, digits = 0) =>
+  value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+const lines = [];
+for (const c of CONCURRENCIES) {
+  lines.push(
+    "",
+    `### Concurrency ${c}`,
+    "",
+    "| runtime | row | protocol | req/s | vs own transport | CPU µs/req | p50 ms | p99 ms | connections |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const runtime of names) {
+    for (const [row, protocol, raw] of ROWS) {
+      const s = summary(runtime, row, c);
+      const base = summary(runtime, raw, c);
+      if (s === undefined || base === undefined) continue;
+      const name = row.startsWith("raw")
+        ? RAW_LABEL[runtime === "node20" ? "node" : runtime][protocol]
+        : `**${row.replace(" TLS", "")}**`;
+      lines.push(
+        `| ${runtimes[runtime].label} | ${name} | ${protocol} | ${
+          fmt(s.rps)
+        } | ${fmt(s.rps / base.rps, 2)}x | ${fmt(s.cpu, 1)} | ${
+          fmt(s.p50, 2)
+        } | ${fmt(s.p99, 2)} | ${fmt(s.conns)} |`,
+      );
+    }
+  }
+}
+const seconds = Math.round((Date.now() - started) / 1000);
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}`;
+const markdown = [
+  "# HTTP/2 benchmark",
+  "",
+  "Written by `npm run bench:h2` (scripts/bench/h2.mjs); do not edit.",
+  "",
+  `${rounds} interleaved round(s), medians; ${
+    canPin
+      ? "server pinned to CPU 0, each client a fresh process pinned to CPU 1"
+      : "no CPU pinning (less stable)"
+  }; ${fmt(plan.warmup)} warm-up then ${
+    fmt(plan.requests)
+  } measured GETs per row, each checking the status and parsing the 105-byte JSON body. The server is node:http2 over TLS with HTTP/1.1 allowed (100 streams at once); "connections" are the TCP connections it accepted during the row. "Own transport" is the runtime's client driven directly over the same protocol. Machine: ${machine}; the run took ${seconds} s.`,
+  ...lines,
+  "",
+].join("\n");
+console.log(markdown);
+if (!args.includes("--no-write")) {
+  writeFileSync(join(root, "docs/benchmark_h2.md"), markdown);
+  console.log("bench: wrote docs/benchmark_h2.md");
+}
