@@ -349,3 +349,30 @@ test("http2: cleartext origins and proxied requests go over HTTP/1.1, reported a
   assert.equal(log.length, 1);
   assert.equal(log[0].kind, "connect");
 });
+
+test(
+  "http2: 1,500 requests in a row all succeed against a server that guards against rapid resets",
+  async () => {
+    // Bun 1.4's h2 client resets (RST_STREAM CANCEL) each stream the server
+    // answered before the request's end arrived, as servers do for a GET;
+    // node:http2 (nghttp2) answers a flood of resets with GOAWAY after about
+    // 1,000. The session sends the request that met it again, on a new
+    // connection.
+    await using h2 = await startH2Servers();
+    // No retries: the resend on a new connection alone must do it.
+    await using session = h2Session(h2, { baseUrl: h2.url("h2"), retry: 0 });
+    for (let i = 0; i < 1_500; i++) {
+      const body = await session.get("n?early").json() as Echo;
+      assert.equal(body.httpVersion, "2.0");
+    }
+    const { h2: stats } = await h2.stats();
+    assert.ok(stats.requests >= 1_500, JSON.stringify(stats.requests));
+    await session.close();
+    // Bun 1.4 leaves the connection the server sent away open: its
+    // FetchSession.close() no longer reaches it (a known leak, in the
+    // README). Every other connection closes.
+    const left = runtime === "bun" && stats.accepted > 1 ? 1 : 0;
+    await until(h2, (s) => s.h2.open === left, `${left} open after close()`);
+  },
+  { timeout: 60_000 },
+);

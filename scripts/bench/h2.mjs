@@ -68,6 +68,7 @@ const server = await startServer("tls");
 const url = `https://127.0.0.1:${server.ports[0]}/users/42`;
 
 const results = new Map();
+const failures = new Map(); // row label -> the client's error line
 const key = (runtime, row, c) => `${runtime}|${row}|${c}`;
 const started = Date.now();
 for (let round = 1; round <= rounds; round++) {
@@ -85,10 +86,12 @@ for (let round = 1; round <= rounds; round++) {
           String(plan.requests),
         ]);
         await server.ask("reset");
+        const label = `${runtimes[runtime].label} ${row} C=${c}`;
         const result = await runJson(pinnedCommand, pinnedArgs, {
-          label: `${runtime} ${row} C=${c}`,
+          label,
           timeoutMs: 600_000,
           env: { BENCH_CA_FILE: server.caFile },
+          onFailure: (line) => failures.set(label, line.trim()),
         });
         const { accepted } = await server.ask("stats");
         if (result === undefined) continue;
@@ -137,16 +140,16 @@ for (const c of CONCURRENCIES) {
     for (const [row, protocol, raw] of ROWS) {
       const s = summary(runtime, row, c);
       const base = summary(runtime, raw, c);
-      if (s === undefined || base === undefined) continue;
+      if (s === undefined) continue;
       const name = row.startsWith("raw")
         ? RAW_LABEL[runtime === "node20" ? "node" : runtime][protocol]
         : `**${row.replace(" TLS", "")}**`;
       lines.push(
         `| ${runtimes[runtime].label} | ${name} | ${protocol} | ${
           fmt(s.rps)
-        } | ${fmt(s.rps / base.rps, 2)}x | ${fmt(s.cpu, 1)} | ${
-          fmt(s.p50, 2)
-        } | ${fmt(s.p99, 2)} | ${fmt(s.conns)} |`,
+        } | ${base ? `${fmt(s.rps / base.rps, 2)}x` : "n/a"} | ${
+          fmt(s.cpu, 1)
+        } | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.conns)} |`,
       );
     }
   }
@@ -166,6 +169,12 @@ const markdown = [
     fmt(plan.requests)
   } measured GETs per row, each checking the status and parsing the 105-byte JSON body. The server is node:http2 over TLS with HTTP/1.1 allowed (100 streams at once); "connections" are the TCP connections it accepted during the row. "Own transport" is the runtime's client driven directly over the same protocol. Machine: ${machine}; the run took ${seconds} s.`,
   ...lines,
+  ...(failures.size === 0 ? [] : [
+    "",
+    "Rows that failed (in any round), with the client's error:",
+    "",
+    ...[...failures].map(([label, line]) => `- ${label}: \`${line}\``),
+  ]),
   "",
 ].join("\n");
 console.log(markdown);

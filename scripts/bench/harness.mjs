@@ -81,10 +81,14 @@ export async function startServer(ports = 1) {
 
 /**
  * Run a measurement process; resolves with the JSON of its last line of
- * output, or `undefined` (after saying why) when it failed or outlived
- * `timeoutMs`.
+ * output, or `undefined` (after saying why, and passing its first error
+ * line to `onFailure`) when it failed or outlived `timeoutMs`.
  */
-export function runJson(command, commandArgs, { label, timeoutMs, env }) {
+export function runJson(
+  command,
+  commandArgs,
+  { label, timeoutMs, env, onFailure },
+) {
   return new Promise((resolveRun) => {
     const child = spawn(command, commandArgs, {
       cwd: root,
@@ -105,6 +109,7 @@ export function runJson(command, commandArgs, { label, timeoutMs, env }) {
         console.error(
           `bench: ${label} failed (${error.message})\n${err.slice(-2000)}`,
         );
+        onFailure?.(err.split("\n").find((line) => /Error/.test(line)) ?? "");
         resolveRun(undefined);
       }
     });
