@@ -225,6 +225,14 @@ function checkSocketPath(value: unknown, action: string): string | undefined {
 function checkHttp2(options: SessionOptions, action: string): Http2Mode {
   const mode = parseHttp2(options.http2, action);
   if (mode === false) return mode;
+  if (
+    mode === "prior-knowledge" &&
+    (options.proxy !== undefined || options.trustEnv === true)
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'http2: "prior-knowledge"' cannot go through a proxy (requests through one use HTTP/1.1): leave out 'proxy' and 'trustEnv', or use http2: true`,
+    );
+  }
   const adapter = options.adapter;
   if (typeof adapter === "object") {
     throw new TypeError(

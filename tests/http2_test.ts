@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  FetchAdapter,
   HttpError,
   NetworkError,
   NodeAdapter,
@@ -69,6 +70,18 @@ test('http2: the option takes true, false or "prior-knowledge", and no adapter i
   assert.throws(
     () => new Session({ http2: true, adapter: new NodeAdapter() }),
     /'http2' does not reach an adapter instance: pass a function/,
+  );
+  for (
+    const through of [{ proxy: "http://proxy.test:3128" }, { trustEnv: true }]
+  ) {
+    assert.throws(
+      () => new Session({ http2: "prior-knowledge", ...through }),
+      /"prior-knowledge"' cannot go through a proxy/,
+    );
+  }
+  assert.throws(
+    () => new FetchAdapter({}, { limit: 0, limitPerHost: 0, http2: true }),
+    /plain fetch has no HTTP version options/,
   );
   new Session({ http2: false }).destroy();
   new Session({ http2: true }).destroy();

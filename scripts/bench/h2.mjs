@@ -14,10 +14,12 @@
 //
 // Usage: node scripts/bench/h2.mjs [--rounds N] [--quick]
 //          [--only node,deno,bun] [--no-write]
+import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findRuntimes } from "./rows.mjs";
+import { runtimeBin } from "../runtimes.mjs";
 import {
   buildForNode,
   canPin,
@@ -173,12 +175,19 @@ const markdown = [
     "",
     "Rows that failed (in any round), with the client's error:",
     "",
-    ...[...failures].map(([label, line]) => `- ${label}: \`${line}\``),
+    ...[...failures].map(([label, line]) =>
+      `- ${label}: "${line.replaceAll("`", "'")}"`
+    ),
   ]),
   "",
 ].join("\n");
 console.log(markdown);
 if (!args.includes("--no-write")) {
   writeFileSync(join(root, "docs/benchmark_h2.md"), markdown);
+  // In the repository's format (checked by CI).
+  spawnSync(runtimeBin("deno"), ["fmt", "--quiet", "docs/benchmark_h2.md"], {
+    cwd: root,
+    stdio: "inherit",
+  });
   console.log("bench: wrote docs/benchmark_h2.md");
 }

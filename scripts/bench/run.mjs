@@ -14,8 +14,11 @@
 // Writes docs/benchmark.md, docs/benchmark.svg and the README's Benchmarks
 // section (between the bench:start and bench:end markers).
 //
+// Then runs h2.mjs (the HTTP/2 rows, docs/benchmark_h2.md) unless --no-h2.
+//
 // Usage: node scripts/bench/run.mjs [--rounds N] [--quick]
 //          [--only node,node20,deno,bun] [--windows cold,steady] [--no-write]
+//          [--no-h2]
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -287,5 +290,19 @@ if (write) {
     "docs/benchmark.svg",
     "README.md",
   ], { cwd: root, stdio: "inherit" });
+}
+// The HTTP/2 rows (h2.mjs: h2 and HTTP/1.1 over TLS), on the same runtimes.
+if (!flag("--no-h2")) {
+  const h2Runtimes = only.filter((name) => name !== "node20");
+  const h2 = spawnSync(process.execPath, [
+    join(import.meta.dirname, "h2.mjs"),
+    "--rounds",
+    String(rounds),
+    "--only",
+    h2Runtimes.join(","),
+    ...(quick ? ["--quick"] : []),
+    ...(write ? [] : ["--no-write"]),
+  ], { cwd: root, stdio: "inherit" });
+  if (h2.status !== 0) failures++;
 }
 process.exit(failures > 0 ? 1 : 0);

@@ -60,15 +60,22 @@ export class FetchAdapter implements PoolAdapter {
    * Create a fetch adapter. Does no I/O.
    *
    * @param options The fetch function and extra init fields.
-   * @param hints The session's settings: plain fetch has no TLS or unix
-   *   socket options, so these are refused.
-   * @throws {TypeError} when `hints` set `tls` or `socketPath`.
+   * @param hints The session's settings: plain fetch has no TLS, unix
+   *   socket or HTTP version options, so these are refused.
+   * @throws {TypeError} when `hints` set `tls`, `socketPath` or `http2`.
    */
   constructor(options: FetchAdapterOptions = {}, hints?: PoolHints) {
-    if (hints?.tls !== undefined || hints?.socketPath !== undefined) {
+    if (
+      hints?.tls !== undefined || hints?.socketPath !== undefined ||
+      hints?.http2
+    ) {
       throw new TypeError(
         `Cannot create FetchAdapter as plain fetch has no ${
-          hints.tls !== undefined ? "TLS" : "unix socket"
+          hints.tls !== undefined
+            ? "TLS"
+            : hints.socketPath !== undefined
+            ? "unix socket"
+            : "HTTP version"
         } options (they work on Node, Deno and Bun)`,
       );
     }
