@@ -68,6 +68,7 @@ export type {
   TlsOptions,
 } from "./src/network.ts";
 export {
+  CircuitOpenError,
   HttpError,
   NetworkError,
   QueueFullError,
@@ -82,6 +83,9 @@ export {
 export type { RequestInfo } from "./src/request_info.ts";
 export type { HeadersInput } from "./src/headers.ts";
 export type { Http2Mode, HttpVersion } from "./src/http2.ts";
+export type { RateLimitOptions, RateWindow } from "./src/rate_limit.ts";
+export type { CircuitBreakerOptions } from "./src/circuit_breaker.ts";
+export type { RetryBudgetOptions } from "./src/retry_budget.ts";
 export type { ParamValue, SearchParams } from "./src/url.ts";
 export type {
   AdapterBody,

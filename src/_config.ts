@@ -44,6 +44,8 @@ import {
 import { DEFAULT_TIMEOUTS, parseTimeouts, type Timeouts } from "./_timeouts.ts";
 import { parseTls, type TlsConfig } from "./_tls_config.ts";
 import { type Http2Mode, parseHttp2 } from "./http2.ts";
+import { parseRateLimit, type RateGate } from "./rate_limit.ts";
+import { type CircuitBreaker, parseCircuitBreaker } from "./circuit_breaker.ts";
 import { checkDefaultHttp2 } from "./adapters/default.ts";
 
 /** Everything a session was configured with, checked. */
@@ -75,6 +77,10 @@ export interface SessionConfig {
   readonly tls: TlsConfig | undefined;
   readonly socketPath: string | undefined;
   readonly http2: Http2Mode;
+  /** The rate limits (shared by a container's sessions), if any. */
+  readonly rateGate: RateGate | undefined;
+  /** The circuit breaker (shared by a container's sessions), if any. */
+  readonly breaker: CircuitBreaker | undefined;
 }
 
 /** The keys of {@linkcode SessionOptions} (a missing one fails to compile). */
@@ -102,6 +108,8 @@ const SESSION_KEYS: KeyRegistry<SessionOptions> = {
   tls: true,
   socketPath: true,
   http2: true,
+  rateLimit: true,
+  circuitBreaker: true,
 };
 const SESSION_KEY_SET = keySet(SESSION_KEYS);
 
@@ -160,6 +168,8 @@ export function parseSessionOptions(
     tls: options.tls === undefined ? undefined : parseTls(options.tls, action),
     socketPath: checkSocketPath(options.socketPath, action),
     http2: checkHttp2(options, action),
+    rateGate: parseRateLimit(options.rateLimit, action),
+    breaker: parseCircuitBreaker(options.circuitBreaker, action),
   });
 }
 

@@ -21,6 +21,7 @@ const brands = {
   queue: Symbol.for("@x/sessions/QueueFullError"),
   redirect: Symbol.for("@x/sessions/RedirectError"),
   size: Symbol.for("@x/sessions/ResponseSizeError"),
+  circuit: Symbol.for("@x/sessions/CircuitOpenError"),
 } as const;
 
 // The brand of each class of the family (not of users' subclasses).
@@ -437,6 +438,48 @@ export class ResponseSizeError extends SessionError {
   }
 }
 
+/**
+ * The session's circuit breaker for the request's origin is open: too many
+ * recent requests to it failed, so this one failed at once, without being
+ * queued or sent. See the `circuitBreaker` option.
+ *
+ * @example
+ * ```ts
+ * import { CircuitOpenError } from "@x/sessions";
+ * const error = new CircuitOpenError("https://api.test", Date.now() + 30_000);
+ * console.log(error.origin); // "https://api.test"
+ * ```
+ */
+export class CircuitOpenError extends SessionError {
+  /** The origin whose circuit is open. */
+  readonly origin: string;
+  /** When (`Date.now()` milliseconds) it lets a trial request through. */
+  readonly retryAt: number;
+
+  /**
+   * Create a circuit-open error.
+   *
+   * @param origin The origin whose circuit is open.
+   * @param retryAt When it lets a trial request through (epoch ms).
+   * @param options The request.
+   */
+  constructor(
+    origin: string,
+    retryAt: number,
+    options: { request?: RequestInfo } = {},
+  ) {
+    const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+    super(
+      `Cannot send request as the circuit for ${origin} is open after repeated failures (next trial in ${seconds} s)`,
+      options,
+    );
+    this.name = "CircuitOpenError";
+    this.origin = origin;
+    this.retryAt = retryAt;
+    Object.defineProperty(this, brands.circuit, { value: true });
+  }
+}
+
 classBrands.set(SessionError, brands.session);
 classBrands.set(HttpError, brands.http);
 classBrands.set(TimeoutError, brands.timeout);
@@ -445,3 +488,4 @@ classBrands.set(SessionClosedError, brands.closed);
 classBrands.set(QueueFullError, brands.queue);
 classBrands.set(RedirectError, brands.redirect);
 classBrands.set(ResponseSizeError, brands.size);
+classBrands.set(CircuitOpenError, brands.circuit);

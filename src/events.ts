@@ -96,11 +96,25 @@ export type SessionEvent =
   })
   | (SessionEventBase & {
     readonly type: "retry";
-    /** Why: a retryable `status`, a network `error`, or a kept-alive connection the server had closed (`stale-connection`, retried at once). */
-    readonly reason: "status" | "error" | "stale-connection";
+    /**
+     * Why: a retryable `status`, a network `error`, or a kept-alive
+     * connection the server had closed (`stale-connection`, retried at
+     * once); `budget` when the retry was NOT made because the session's
+     * retry budget was spent (the response or error goes to the caller).
+     */
+    readonly reason: "status" | "error" | "stale-connection" | "budget";
     readonly delay: number;
     readonly status?: number;
     readonly error?: unknown;
+  })
+  | (SessionEventBase & {
+    readonly type: "circuit";
+    /** The origin whose circuit breaker changed state. */
+    readonly origin: string;
+    /** Its new state: `open` fails requests at once, `half-open` lets one trial through. */
+    readonly state: "open" | "half-open" | "closed";
+    /** While open: when (`Date.now()` ms) the next trial may go. */
+    readonly retryAt?: number;
   });
 
 /**
@@ -121,6 +135,7 @@ export const CHANNELS: Readonly<Record<SessionEvent["type"], string>> = Object
     end: "@x/sessions:request:end",
     error: "@x/sessions:request:error",
     retry: "@x/sessions:request:retry",
+    circuit: "@x/sessions:circuit",
   });
 
 interface Channel {

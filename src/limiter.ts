@@ -11,6 +11,13 @@
  */
 import { QueueFullError } from "./errors.ts";
 import { checkBoolean, checkCount, checkObject } from "./_checks.ts";
+import {
+  addDeadline,
+  cancelDeadline,
+  type Deadline,
+  type DeadlineTarget,
+} from "./_deadlines.ts";
+import type { RateGate, RateTicket } from "./rate_limit.ts";
 
 /**
  * A light stand-in for `AbortSignal` (a session's call is one): `aborted`,
@@ -44,6 +51,8 @@ export interface LimiterOptions {
    * @default false
    */
   deferHandoff?: boolean;
+  /** Rate limits a request must also fit before it starts (`rateLimit`). */
+  gate?: RateGate;
 }
 
 /**
@@ -55,6 +64,11 @@ export interface Permit extends Disposable {
   readonly origin: string;
   /** Give the slot back. Idempotent. */
   release(): void;
+  /**
+   * The request's answer (or failure) came: its rate-limit slot counts
+   * from now. Idempotent; nothing without rate limits.
+   */
+  answered(): void;
 }
 
 /**
@@ -65,12 +79,17 @@ export interface Permit extends Disposable {
 export interface QueueEntry {
   readonly origin: string;
   readonly priority: number;
+  /** The rate limits apply to it (not `rateLimit: false`). */
+  readonly rated: boolean;
   /** Set by the limiter once the entry left the queue. */
   gone: boolean;
   /** It got a permit. */
   admit(permit: Permit): void;
-  /** The limiter gave up on it (`rejectAll()`). */
-  refuse(reason: unknown): void;
+  /**
+   * The limiter gave up on it: the session was destroyed, or (`closing`)
+   * closed while it waited for its rate limit.
+   */
+  refuse(reason: unknown, closing?: boolean): void;
 }
 
 // What acquire() queues. One aborted while queued stays in the queue,
@@ -79,6 +98,7 @@ export interface QueueEntry {
 class Waiter implements QueueEntry {
   readonly origin: string;
   readonly priority: number;
+  readonly rated: boolean;
   gone = false;
   readonly #resolve: (permit: Permit) => void;
   readonly #reject: (error: unknown) => void;
@@ -88,11 +108,13 @@ class Waiter implements QueueEntry {
   constructor(
     origin: string,
     priority: number,
+    rated: boolean,
     resolve: (permit: Permit) => void,
     reject: (error: unknown) => void,
   ) {
     this.origin = origin;
     this.priority = priority;
+    this.rated = rated;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -168,10 +190,26 @@ const NO_LIMITS: Limits = { limit: 0, limitPerHost: 0, maxQueue: Infinity };
 class HeldPermit implements Permit {
   readonly origin: string;
   #release: ((origin: string) => void) | undefined;
+  #gate: RateGate | undefined;
+  #ticket: RateTicket | undefined;
 
-  constructor(release: (origin: string) => void, origin: string) {
+  constructor(
+    release: (origin: string) => void,
+    origin: string,
+    gate?: RateGate,
+    ticket?: RateTicket,
+  ) {
     this.#release = release;
     this.origin = origin;
+    this.#gate = gate;
+    this.#ticket = ticket;
+  }
+
+  answered(): void {
+    const ticket = this.#ticket;
+    if (ticket === undefined) return;
+    this.#ticket = undefined;
+    this.#gate!.answered(ticket, performance.now());
   }
 
   release(): void {
@@ -189,7 +227,7 @@ class HeldPermit implements Permit {
 /**
  * Total and per-origin limits with a FIFO queue ordered by priority.
  */
-export class Limiter {
+export class Limiter implements DeadlineTarget {
   #limit: number;
   #limitPerHost: number;
   #maxQueue: number;
@@ -200,6 +238,12 @@ export class Limiter {
   // Waiters in #queue not gone.
   #waiting = 0;
   #scheduled = false;
+  // Rate limits: the gate, the wake-up for waiters it holds back, and
+  // what it held back at the last drain (new requests queue behind them).
+  readonly #gate: RateGate | undefined;
+  #wake: Deadline | undefined;
+  #rateHeld = new Set<string>();
+  #totalHeld = false;
 
   /**
    * Create a limiter.
@@ -218,6 +262,7 @@ export class Limiter {
     this.#deferHandoff = options.deferHandoff === undefined
       ? false
       : checkBoolean("deferHandoff", options.deferHandoff, action);
+    this.#gate = options.gate;
   }
 
   /**
@@ -240,12 +285,26 @@ export class Limiter {
    * @param origin The origin the request goes to.
    * @returns A permit, or `undefined` when over a limit.
    */
-  tryAcquire(origin: string): Permit | undefined {
+  tryAcquire(origin: string, rated = true): Permit | undefined {
     // Waiters are woken as soon as capacity frees up, so a queued waiter can
     // only be blocked by its own origin's limit, which a new request for that
     // origin then hits too. While a deferred wake-up is pending, queue.
     if (this.#scheduled || !this.#fits(origin)) return undefined;
-    return this.#take(origin);
+    if (rated && this.#gate !== undefined && !this.#rateFits(origin)) {
+      return undefined;
+    }
+    return this.#take(origin, rated);
+  }
+
+  // Fits the rate limits, and no request the gate holds back for the same
+  // reason waits ahead of it.
+  #rateFits(origin: string): boolean {
+    if (this.#totalHeld || this.#rateHeld.has(origin)) {
+      if (this.#waiting > 0) return false;
+      this.#totalHeld = false;
+      this.#rateHeld.clear();
+    }
+    return this.#gate!.wait(origin, performance.now()) === 0;
   }
 
   /**
@@ -259,9 +318,14 @@ export class Limiter {
    */
   acquire(
     origin: string,
-    options: { priority?: number; signal?: AbortSignal | AbortSource } = {},
+    options: {
+      priority?: number;
+      signal?: AbortSignal | AbortSource;
+      rated?: boolean;
+    } = {},
   ): Promise<Permit> {
-    const permit = this.tryAcquire(origin);
+    const rated = options.rated ?? true;
+    const permit = this.tryAcquire(origin, rated);
     if (permit) return Promise.resolve(permit);
     if (this.#waiting >= this.#maxQueue) {
       return Promise.reject(new QueueFullError(this.#maxQueue));
@@ -269,7 +333,13 @@ export class Limiter {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Permit>((resolve, reject) => {
-      const waiter = new Waiter(origin, options.priority ?? 0, resolve, reject);
+      const waiter = new Waiter(
+        origin,
+        options.priority ?? 0,
+        rated,
+        resolve,
+        reject,
+      );
       if (signal) waiter.follow(signal, () => this.#withdraw(waiter));
       this.#insert(waiter);
     });
@@ -284,6 +354,7 @@ export class Limiter {
     const entries = this.#queue;
     this.#queue = [];
     this.#waiting = 0;
+    this.#stopWake();
     for (const entry of entries) {
       if (entry.gone) continue;
       entry.gone = true;
@@ -291,11 +362,53 @@ export class Limiter {
     }
   }
 
+  /**
+   * Reject the waiting requests the rate limits hold back with `reason`
+   * (used by `close()`: they could wait for minutes).
+   *
+   * @param reason The rejection reason.
+   */
+  rejectRateHeld(reason: unknown): void {
+    const gate = this.#gate;
+    if (gate === undefined) return;
+    const now = performance.now();
+    for (const entry of this.#queue) {
+      if (entry.gone || !entry.rated || gate.wait(entry.origin, now) === 0) {
+        continue;
+      }
+      this.#withdraw(entry);
+      entry.refuse(reason, true);
+    }
+  }
+
+  /** The rate limits' wake-up: start what they now let through. */
+  onDeadline(): void {
+    this.#wake = undefined;
+    this.#drain();
+  }
+
+  // Drain again in `ms` (the earliest a held-back request may start).
+  #wakeIn(ms: number): void {
+    const at = performance.now() + ms;
+    if (this.#wake !== undefined) {
+      if (this.#wake.at <= at) return;
+      cancelDeadline(this.#wake);
+    }
+    this.#wake = addDeadline(Math.ceil(ms), this);
+  }
+
+  #stopWake(): void {
+    if (this.#wake !== undefined) cancelDeadline(this.#wake);
+    this.#wake = undefined;
+  }
+
   // An entry leaves the queue before its turn (aborted). Idempotent.
   #withdraw(entry: QueueEntry): void {
     if (entry.gone) return;
     entry.gone = true;
     this.#waiting--;
+    // Nobody left for the rate limits' wake-up.
+    if (this.#waiting === 0) this.#stopWake();
     // Drop aborted entries once they are most of a long queue, so a queue
     // whose head never moves cannot grow with them.
     const queue = this.#queue;
@@ -348,12 +461,16 @@ export class Limiter {
     return true;
   }
 
-  #take(origin: string): Permit {
+  #take(origin: string, rated: boolean): Permit {
+    let ticket: RateTicket | undefined;
+    if (rated && this.#gate !== undefined) {
+      ticket = this.#gate.record(origin, performance.now());
+    }
     this.#active++;
     if (this.#limitPerHost > 0) {
       this.#perHost.set(origin, (this.#perHost.get(origin) ?? 0) + 1);
     }
-    return new HeldPermit(this.#release, origin);
+    return new HeldPermit(this.#release, origin, this.#gate, ticket);
   }
 
   #insert(waiter: QueueEntry): void {
@@ -369,26 +486,60 @@ export class Limiter {
     if (low === queue.length) queue.push(waiter);
     else queue.splice(low, 0, waiter);
     this.#waiting++;
+    if (this.#gate !== undefined && waiter.rated) this.#holdBack(waiter);
+  }
+
+  // A request queued for its rate limit: wake the queue when it may start.
+  #holdBack(waiter: QueueEntry): void {
+    const now = performance.now();
+    const wait = this.#gate!.wait(waiter.origin, now);
+    if (wait === 0) return;
+    if (this.#gate!.totalFull(now)) this.#totalHeld = true;
+    else this.#rateHeld.add(waiter.origin);
+    this.#wakeIn(wait);
   }
 
   #drain(): void {
     const queue = this.#queue;
+    const gate = this.#gate;
+    let now = 0;
+    let soonest = Infinity;
+    if (gate !== undefined) {
+      now = performance.now();
+      this.#rateHeld.clear();
+      this.#totalHeld = false;
+    }
     for (let i = 0; i < queue.length;) {
       const waiter = queue[i];
       if (waiter.gone) {
         take(queue, i);
         continue;
       }
-      if (this.#limit > 0 && this.#active >= this.#limit) return;
+      if (this.#limit > 0 && this.#active >= this.#limit) break;
       if (!this.#fits(waiter.origin)) {
         i++;
         continue;
       }
+      if (gate !== undefined && waiter.rated) {
+        const wait = gate.wait(waiter.origin, now);
+        if (wait > 0) {
+          soonest = Math.min(soonest, wait);
+          // Over the session-wide window, no rated request may start.
+          if (gate.totalFull(now)) {
+            this.#totalHeld = true;
+            break;
+          }
+          this.#rateHeld.add(waiter.origin);
+          i++;
+          continue;
+        }
+      }
       take(queue, i);
       this.#waiting--;
       waiter.gone = true;
-      waiter.admit(this.#take(waiter.origin));
+      waiter.admit(this.#take(waiter.origin, waiter.rated));
     }
+    if (soonest !== Infinity) this.#wakeIn(soonest);
   }
 }
 

@@ -10,6 +10,8 @@ import type { CookieJar } from "./cookies.ts";
 import type { SessionEvent } from "./events.ts";
 import type { HeadersInput } from "./headers.ts";
 import type { Http2Mode } from "./http2.ts";
+import type { RateLimitOptions } from "./rate_limit.ts";
+import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
 import type { Middleware } from "./middleware.ts";
 import type { ProgressCallback, RedirectMode, TlsOptions } from "./network.ts";
 import type { RetryOptions } from "./retry.ts";
@@ -179,6 +181,21 @@ export interface SessionOptions {
    * @default false
    */
   http2?: Http2Mode;
+  /**
+   * Rate limits: at most `requests` requests start in any `per` ms, per
+   * origin (`perHost`) and over the session (`total`); a request waits in
+   * the session's queue until both allow it. A 429 or 503 with
+   * `Retry-After` pauses its origin; `RateLimit-*` headers slow it down
+   * before its quota runs out.
+   */
+  rateLimit?: RateLimitOptions;
+  /**
+   * Per origin: after `failures` network errors, timeouts or 5xx within
+   * `window` ms, requests to it fail at once with `CircuitOpenError`; after
+   * `cooldown` ms one trial request goes through, and its success closes
+   * the circuit again.
+   */
+  circuitBreaker?: CircuitBreakerOptions;
 }
 
 /**
@@ -242,6 +259,11 @@ export interface RequestOptions {
   raiseForStatus?: boolean | StatusPredicate;
   /** Queue priority when over the limits: higher goes first. @default 0 */
   priority?: number;
+  /**
+   * `false`: this request skips the session's `rateLimit` (it neither
+   * waits for it nor counts in it). @default true
+   */
+  rateLimit?: false;
   /** Overrides the session's `redirect` for this request. */
   redirect?: RedirectMode;
   /** Overrides the session's `maxRedirects` for this request. */

@@ -3,6 +3,11 @@
  *
  * @module
  */
+import {
+  parseRetryBudget,
+  type RetryBudget,
+  type RetryBudgetOptions,
+} from "./retry_budget.ts";
 import type { RequestInfo } from "./request_info.ts";
 import type { SessionResponse } from "./response.ts";
 import { IDEMPOTENT } from "./_http.ts";
@@ -87,6 +92,14 @@ export interface RetryOptions {
   shouldRetry?: (
     state: RetryState,
   ) => boolean | number | Promise<boolean | number>;
+  /**
+   * Retries may add at most `ratio` of the requests of the last 10 s, plus
+   * `minPerSecond` a second; past that, a request that would be retried is
+   * returned (or raised) at once, and a `retry` event with reason
+   * `budget` says so. The session's only (not per request); a container's
+   * sessions share one.
+   */
+  budget?: RetryBudgetOptions;
 }
 
 /** A checked retry policy. */
@@ -97,6 +110,7 @@ export interface RetryPolicy {
   readonly backoff: (retry: number) => number;
   readonly maxRetryAfter: number;
   readonly shouldRetry: RetryOptions["shouldRetry"];
+  readonly budget: RetryBudget | undefined;
 }
 
 const STATUS_CODES: ReadonlySet<number> = new Set([
@@ -122,6 +136,7 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
   backoff: defaultBackoff,
   maxRetryAfter: Infinity,
   shouldRetry: undefined,
+  budget: undefined,
 });
 
 const NO_RETRY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY, limit: 0 });
@@ -134,14 +149,19 @@ const RETRY_KEYS = keySet<RetryOptions>(
     backoff: true,
     maxRetryAfter: true,
     shouldRetry: true,
+    budget: true,
   } satisfies KeyRegistry<RetryOptions>,
 );
 
-/** A `retry` option (a count or an object) over `base`. */
+/**
+ * A `retry` option (a count or an object) over `base`; `perRequest`: a
+ * request's, which cannot set the session's budget.
+ */
 export function parseRetry(
   value: unknown,
   action: string,
   base: RetryPolicy = DEFAULT_RETRY,
+  perRequest = false,
 ): RetryPolicy {
   if (typeof value === "number") {
     checkCount("retry", value, action);
@@ -184,6 +204,14 @@ export function parseRetry(
       options.shouldRetry,
       action,
     );
+  }
+  if (options.budget !== undefined) {
+    if (perRequest) {
+      throw new TypeError(
+        `Cannot ${action} as 'retry.budget' belongs to the session: a request cannot set its own`,
+      );
+    }
+    policy.budget = parseRetryBudget(options.budget, action);
   }
   return policy;
 }

@@ -33,6 +33,8 @@ export class Call implements AbortSource, DeadlineTarget, QueueEntry {
   current: CallExchange | undefined;
   /** Resent once already for a stale connection. */
   staleResent = false;
+  /** Its current attempt is the trial of a half-open circuit. */
+  trial = false;
   /** Index in the session's set of calls between exchanges (see SlotSet). */
   slot = -1;
   /** Nested stretches it runs without an exchange (middleware, retry waits). */
@@ -119,12 +121,16 @@ export class Call implements AbortSource, DeadlineTarget, QueueEntry {
     return this.plan.priority;
   }
 
+  get rated(): boolean {
+    return this.plan.rated;
+  }
+
   admit(permit: Permit): void {
     this.#unpark(permit);
   }
 
-  refuse(reason: unknown): void {
-    this.abort("destroyed", reason);
+  refuse(reason: unknown, closing = false): void {
+    this.abort(closing ? "closed" : "destroyed", reason);
     this.#unpark(undefined);
   }
 

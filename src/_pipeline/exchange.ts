@@ -196,6 +196,7 @@ export class Exchange
 
   responded(raw: AdapterResponse): void {
     this.raw = raw;
+    this.#permit?.answered();
     this.#stopTimer();
     if (this.state === "pending") this.#set("unread");
     if (this.call.emit !== undefined) this.#emitResponse(this.call.emit, raw);
@@ -210,7 +211,11 @@ export class Exchange
     if (this.call.emit !== undefined) this.#emitEnd(this.call.emit, error);
     // Last: the permit may start a queued request at once, which must find
     // this one over (its end reported before the other's start).
-    this.#permit?.release();
+    const permit = this.#permit;
+    if (permit !== undefined) {
+      permit.answered();
+      permit.release();
+    }
   }
 
   /** A promise for the next state change (made only when close() waits). */

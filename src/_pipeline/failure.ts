@@ -60,6 +60,15 @@ export function describeCause(error: unknown): string {
  * A status HTTP does not have (undici and Bun pass 600-999 on; Bun even
  * 0): the server is broken.
  */
+/** What a middleware chain gave instead of a response. */
+export function notAResponse(value: unknown): TypeError {
+  return new TypeError(
+    `Cannot complete request as a middleware returned ${
+      Object.prototype.toString.call(value)
+    } instead of a SessionResponse`,
+  );
+}
+
 export function badStatus(request: RequestInfo, status: number): NetworkError {
   return new NetworkError(
     `Request failed as the server answered with status ${status}, which is outside 100-599`,

@@ -10,9 +10,10 @@
  * | gate       | per call        | a closed session rejects with SessionClosedError       | pipeline.ts       |
  * | prepare    | per call        | method, URL (cached), options, body: the call's plan    | prepare.ts        |
  * | call       | per call        | total deadline, the user's signal, the user's errors    | call.ts           |
- * | queue      | per call        | over `limit`, the call itself waits (no exchange yet)   | pipeline.ts       |
+ * | circuit    | per attempt     | an open circuit fails at once; outcomes are counted     | protect.ts        |
+ * | queue      | per call        | over `limit` or `rateLimit`, the call itself waits      | pipeline.ts       |
  * | raise      | after the last attempt | `raiseForStatus`: HttpError                      | raise.ts          |
- * | retry      | per attempt     | statuses, network errors, Retry-After, backoff          | ../retry.ts       |
+ * | retry      | per attempt     | statuses, network errors, Retry-After, backoff, budget  | ../retry.ts       |
  * | middleware | per attempt     | the user's onion, composed once per session             | ../middleware.ts  |
  * | redirect   | per hop         | follow, manual or error; credentials stay behind        | redirect.ts       |
  * | stale      | per hop         | resend once on a kept-alive connection the server closed | stale.ts         |
@@ -38,10 +39,10 @@
  * @module
  */
 import type { AdapterResponse, PoolAdapter } from "../adapters/adapter.ts";
-import type { SessionConfig } from "../_config.ts";
+import { type SessionConfig, withoutHeaders } from "../_config.ts";
 import { CookieAttacher, type CookieJar } from "../cookies.ts";
 import { NetworkError, SessionClosedError } from "../errors.ts";
-import { badStatus } from "./failure.ts";
+import { badStatus, notAResponse } from "./failure.ts";
 import { channelsListened, type Emit, makeEmitter } from "../events.ts";
 import type { HeaderRecord } from "../headers.ts";
 import { enqueue, type Limiter, withdraw } from "../limiter.ts";
@@ -69,7 +70,14 @@ import { Pool } from "./pool.ts";
 import { type CallPlan, type Hop, prepare } from "./prepare.ts";
 import { raiseForStatus } from "./raise.ts";
 import { followRedirect } from "./redirect.ts";
-import { resendsStale } from "./stale.ts";
+import {
+  admitCall,
+  admitRetry,
+  heed,
+  recordAttempt,
+  spendRetry,
+} from "./protect.ts";
+import { takeStaleResend } from "./stale.ts";
 
 // Resolved request URLs kept per session (cleared when full).
 const TARGET_CACHE = 2048;
@@ -179,12 +187,18 @@ export class Pipeline {
     }
     if (intent.fetch) plan.raise = false;
     const listening = this.config.observe !== undefined || channelsListened();
-    const call = new Call(plan, listening ? this.#emit : undefined);
+    const emit = listening ? this.#emit : undefined;
+    // An open circuit fails the call at once, unqueued.
+    const trial = admitCall(this.config.breaker, plan, emit);
+    if (trial instanceof Error) return Promise.reject(trial);
+    plan.retry.budget?.request(performance.now());
+    const call = new Call(plan, emit);
+    call.trial = trial;
     if (this.#chain === undefined) {
       // Over a limit, the call waits in the queue before anything of its
       // first exchange is made.
       const limiter = this.#pool.limiter;
-      const permit = limiter.tryAcquire(plan.target.origin);
+      const permit = limiter.tryAcquire(plan.target.origin, plan.rated);
       if (permit !== undefined) call.permit = permit;
       // Aborted already (the user's signal): it fails at once, unqueued.
       else if (!call.aborted) return this.#park(call, limiter, intent);
@@ -334,7 +348,8 @@ export class Pipeline {
       const limiter = this.#pool.limiter;
       const taken = call.permit;
       call.permit = undefined;
-      const permit = taken ?? limiter.tryAcquire(exchange.origin);
+      const rated = call.plan.rated;
+      const permit = taken ?? limiter.tryAcquire(exchange.origin, rated);
       if (permit !== undefined) {
         exchange.permit = permit;
         return this.#dispatch(exchange, false);
@@ -344,6 +359,7 @@ export class Pipeline {
       return limiter.acquire(exchange.origin, {
         priority: call.plan.priority,
         signal: call,
+        rated,
       }).then((permit) => {
         exchange.permit = permit;
         return this.#dispatch(exchange, true);
@@ -378,6 +394,9 @@ export class Pipeline {
       throw error;
     }
     this.#cookies?.store(setCookies(raw), hop.target.url);
+    if (this.config.rateGate !== undefined) {
+      heed(this.config.rateGate, hop, raw);
+    }
     const plan = exchange.call.plan;
     if (isRedirect(status) && plan.redirects.mode !== "manual") {
       const location = raw.headers.get("location");
@@ -422,29 +441,7 @@ export class Pipeline {
     intent: ReadIntent,
   ): Promise<SessionResponse> {
     const { call, attempt } = exchange;
-    if (
-      resendsStale({
-        error,
-        reused: exchange.reused,
-        method: hop.method,
-        replayable: hop.replay !== undefined,
-        aborted: call.aborted,
-        resent: call.staleResent,
-      })
-    ) {
-      // A kept-alive connection the server had closed: send once more,
-      // at once, on another connection.
-      call.staleResent = true;
-      exchange.finish();
-      call.emit?.({
-        type: "retry",
-        method: hop.info.method,
-        url: hop.info.url,
-        attempt,
-        reason: "stale-connection",
-        delay: 0,
-        error,
-      });
+    if (takeStaleResend(exchange, hop, error)) {
       return this.hop(call, { ...hop, body: hop.replay!() }, attempt, intent);
     }
     const mapped = exchange.mapError(error);
@@ -461,6 +458,10 @@ export class Pipeline {
     intent: ReadIntent,
   ): SessionResponse | Promise<SessionResponse> {
     const { retry } = call.plan;
+    const breaker = this.config.breaker;
+    if (breaker !== undefined) {
+      recordAttempt(breaker, call, attempt, response, error);
+    }
     // Most responses are not retried: decide that before asking retryDelay.
     if (
       attempt >= retry.limit ||
@@ -477,7 +478,13 @@ export class Pipeline {
       networkError: error instanceof NetworkError,
       remaining: call.remaining(),
     });
-    if (delay === undefined) return this.#deliver(call, response, error);
+    if (
+      delay === undefined ||
+      (retry.budget !== undefined &&
+        !spendRetry(retry.budget, call, attempt, response, error))
+    ) {
+      return this.#deliver(call, response, error);
+    }
     return this.#retryLater(call, attempt, response, error, delay, intent);
   }
 
@@ -521,6 +528,7 @@ export class Pipeline {
       });
       try {
         await sleep(wait, call);
+        admitRetry(this.config.breaker, call, attempt + 1);
       } catch (abort) {
         call.handOver();
         throw call.mapError(abort);
@@ -533,11 +541,17 @@ export class Pipeline {
 
   /**
    * Close gracefully: new calls are refused, calls in flight finish
-   * (bodies nobody reads are aborted), then the pool closes.
+   * (bodies nobody reads are aborted; requests waiting for their rate limit
+   * fail), then the pool closes.
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    this.#pool.rejectRateHeld(
+      new SessionClosedError(
+        "Session was closed while the request waited for its rate limit",
+      ),
+    );
     this.#closing = this.inFlight.drain(this.config.unreadMessage).then(
       () => this.#pool.close(),
     );
@@ -563,25 +577,14 @@ export class Pipeline {
   // The runtime's client sends a User-Agent of its own: the session's
   // default is not needed (one header fewer per request).
   #dropDefaultUserAgent(): void {
-    const drop = (headers: HeaderRecord): HeaderRecord => {
-      if (headers["user-agent"] !== USER_AGENT) return headers;
-      const copy = { ...headers };
-      delete copy["user-agent"];
-      return copy;
-    };
+    const drop = (headers: HeaderRecord): HeaderRecord =>
+      headers["user-agent"] === USER_AGENT
+        ? withoutHeaders(headers, ["user-agent"])
+        : headers;
     const same = this.#foreignHeaders === this.#headers;
     this.#headers = drop(this.#headers);
     this.#foreignHeaders = same ? this.#headers : drop(this.#foreignHeaders);
   }
-}
-
-/** What a middleware chain gave instead of a response. */
-function notAResponse(value: unknown): TypeError {
-  return new TypeError(
-    `Cannot complete request as a middleware returned ${
-      Object.prototype.toString.call(value)
-    } instead of a SessionResponse`,
-  );
 }
 
 function setCookies(raw: AdapterResponse): string[] {

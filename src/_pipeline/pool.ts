@@ -45,6 +45,11 @@ export class Pool {
     this.#limiter?.rejectAll(error);
   }
 
+  /** Reject the queued requests the rate limits hold back (close()). */
+  rejectRateHeld(error: unknown): void {
+    this.#limiter?.rejectRateHeld(error);
+  }
+
   /** Close the adapter's connections, if the session owns it. */
   close(): Promise<void> {
     const adapter = this.#config.ownsAdapter ? this.#adapter : undefined;
@@ -79,6 +84,7 @@ export class Pool {
       limitPerHost: atMost(limitPerHost, max),
       maxQueue,
       deferHandoff: adapter.deferHandoff === true,
+      gate: this.#config.rateGate,
     });
   }
 }

@@ -37,6 +37,8 @@ export interface CallPlan extends Hop {
   readonly signal: AbortSignal | undefined;
   readonly timeouts: Timeouts;
   readonly priority: number;
+  /** The session's rate limits apply (not `rateLimit: false`). */
+  readonly rated: boolean;
   raise: boolean | StatusPredicate;
   readonly retry: RetryPolicy;
   readonly redirects: RedirectPolicy;
@@ -66,6 +68,7 @@ const REQUEST_KEYS = keySet<RequestOptions>(
     retry: true,
     raiseForStatus: true,
     priority: true,
+    rateLimit: true,
     redirect: true,
     maxRedirects: true,
     maxResponseSize: true,
@@ -131,6 +134,7 @@ export function prepare(
     signal: undefined,
     timeouts: config.timeouts,
     priority: 0,
+    rated: true,
     raise: config.raise,
     retry: config.retry,
     redirects: config.redirects,
@@ -181,12 +185,13 @@ function prepareWith(
     signal: checkSignal(options.signal),
     timeouts: parseTimeouts(options.timeout, config.timeouts, ACTION),
     priority: checkPriority(options.priority),
+    rated: checkRated(options.rateLimit),
     raise: options.raiseForStatus === undefined
       ? config.raise
       : checkRaise(options.raiseForStatus, ACTION),
     retry: options.retry === undefined
       ? config.retry
-      : parseRetry(options.retry, ACTION, config.retry),
+      : parseRetry(options.retry, ACTION, config.retry, true),
     redirects: parseRedirects(options, config.redirects, ACTION),
     bodyOptions: parseBodyOptions(options, config.body, ACTION),
   };
@@ -202,6 +207,16 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
     throw new TypeError(`Cannot ${ACTION} as 'signal' must be an AbortSignal`);
   }
   return signal;
+}
+
+function checkRated(rateLimit: unknown): boolean {
+  if (rateLimit === undefined) return true;
+  if (rateLimit !== false) {
+    throw new TypeError(
+      `Cannot ${ACTION} as a request's 'rateLimit' can only be false (skip the session's rate limits): received ${rateLimit}`,
+    );
+  }
+  return false;
 }
 
 function checkPriority(priority: unknown): number {

@@ -3,6 +3,8 @@
 // once more, at once, on another connection, when that is safe (pure).
 import { errorCode, IDEMPOTENT } from "../_http.ts";
 import { H2_GOAWAY } from "../adapters/_errors.ts";
+import type { Exchange } from "./exchange.ts";
+import type { Hop } from "./prepare.ts";
 
 /** An attempt that failed before its response headers arrived. */
 export interface FailedSend {
@@ -35,4 +37,38 @@ export function resendsStale(failed: FailedSend): boolean {
   // An h2 connection the server sent away: on a new one as on a reused one.
   return code === H2_GOAWAY ||
     (code === "ECONNRESET" && failed.reused !== false);
+}
+
+/**
+ * When `exchange` failed on a stale connection and may go again: end it,
+ * tell observers (a `retry` event, reason `stale-connection`) and return
+ * `true`; the caller sends the hop once more, at once.
+ */
+export function takeStaleResend(
+  exchange: Exchange,
+  hop: Hop,
+  error: unknown,
+): boolean {
+  const { call, attempt } = exchange;
+  const resend = resendsStale({
+    error,
+    reused: exchange.reused,
+    method: hop.method,
+    replayable: hop.replay !== undefined,
+    aborted: call.aborted,
+    resent: call.staleResent,
+  });
+  if (!resend) return false;
+  call.staleResent = true;
+  exchange.finish();
+  call.emit?.({
+    type: "retry",
+    method: hop.info.method,
+    url: hop.info.url,
+    attempt,
+    reason: "stale-connection",
+    delay: 0,
+    error,
+  });
+  return true;
 }
