@@ -11,12 +11,6 @@
  */
 import { QueueFullError } from "./errors.ts";
 import { checkBoolean, checkCount, checkObject } from "./_checks.ts";
-import {
-  addDeadline,
-  cancelDeadline,
-  type Deadline,
-  type DeadlineTarget,
-} from "./_deadlines.ts";
 import type { RateGate, RateTicket } from "./rate_limit.ts";
 
 /**
@@ -227,7 +221,7 @@ class HeldPermit implements Permit {
 /**
  * Total and per-origin limits with a FIFO queue ordered by priority.
  */
-export class Limiter implements DeadlineTarget {
+export class Limiter {
   #limit: number;
   #limitPerHost: number;
   #maxQueue: number;
@@ -240,8 +234,12 @@ export class Limiter implements DeadlineTarget {
   #scheduled = false;
   // Rate limits: the gate, the wake-up for waiters it holds back, and
   // what it held back at the last drain (new requests queue behind them).
+  // The wake-up is a timer of its own, and referenced: requests waiting for
+  // their rate limit are work to do (a script awaiting them must not exit),
+  // and it is cleared as soon as none waits.
   readonly #gate: RateGate | undefined;
-  #wake: Deadline | undefined;
+  #wake: ReturnType<typeof setTimeout> | undefined;
+  #wakeAt = Infinity;
   #rateHeld = new Set<string>();
   #totalHeld = false;
 
@@ -381,25 +379,25 @@ export class Limiter implements DeadlineTarget {
     }
   }
 
-  /** The rate limits' wake-up: start what they now let through. */
-  onDeadline(): void {
-    this.#wake = undefined;
-    this.#drain();
-  }
-
   // Drain again in `ms` (the earliest a held-back request may start).
   #wakeIn(ms: number): void {
     const at = performance.now() + ms;
     if (this.#wake !== undefined) {
-      if (this.#wake.at <= at) return;
-      cancelDeadline(this.#wake);
+      if (this.#wakeAt <= at) return;
+      clearTimeout(this.#wake);
     }
-    this.#wake = addDeadline(Math.ceil(ms), this);
+    this.#wakeAt = at;
+    this.#wake = setTimeout(() => {
+      this.#wake = undefined;
+      this.#wakeAt = Infinity;
+      this.#drain();
+    }, Math.ceil(ms));
   }
 
   #stopWake(): void {
-    if (this.#wake !== undefined) cancelDeadline(this.#wake);
+    if (this.#wake !== undefined) clearTimeout(this.#wake);
     this.#wake = undefined;
+    this.#wakeAt = Infinity;
   }
 
   // An entry leaves the queue before its turn (aborted). Idempotent.
@@ -540,6 +538,7 @@ export class Limiter implements DeadlineTarget {
       waiter.admit(this.#take(waiter.origin, waiter.rated));
     }
     if (soonest !== Infinity) this.#wakeIn(soonest);
+    else this.#stopWake();
   }
 }
 

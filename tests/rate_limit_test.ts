@@ -9,6 +9,7 @@ import {
   SessionClosedError,
   SessionContainer,
 } from "../mod.ts";
+import { runScript } from "./_child.ts";
 import { startServer, type TestServer } from "./_server.ts";
 import { test } from "./_test.ts";
 
@@ -202,6 +203,22 @@ test("rateLimit: close() and destroy() end the requests waiting for it at once",
     ["/first", "/first"],
   );
 });
+
+test(
+  "rateLimit: requests waiting for it keep the process alive until they are done, and nothing after",
+  async () => {
+    const outcome = await runScript(
+      import.meta.url,
+      "./fixtures/rate_wait.ts",
+      [],
+      20_000,
+    );
+    assert.equal(outcome.killed, false, "the process outlived the requests");
+    assert.equal(outcome.code, 0, outcome.stderr);
+    assert.equal(outcome.stdout.trim(), "done 6");
+  },
+  { sanitize: false },
+);
 
 class Limited extends SessionContainer {
   constructor(options: ContainerOptions) {

@@ -273,6 +273,29 @@ async function sessionTls(http2) {
   };
 }
 
+// --- The protections of #19, set so that they never bind (protect.mjs) --
+
+async function protectedSession(options) {
+  const { Session } = await library();
+  const session = new Session({ baseUrl: origin, ...options });
+  return {
+    async one() {
+      check(200, await session.get(path).json());
+    },
+    close: () => session.close(),
+  };
+}
+
+const NEVER = { requests: 1_000_000, per: 1 };
+approaches["session rate limit (never binds)"] = () =>
+  protectedSession({ rateLimit: { perHost: NEVER, total: NEVER } });
+approaches["session rate limit, breaker, budget"] = () =>
+  protectedSession({
+    rateLimit: { perHost: NEVER, total: NEVER },
+    circuitBreaker: { failures: 1_000_000, window: 1_000, cooldown: 1_000 },
+    retry: { budget: { ratio: 1, minPerSecond: 1_000 } },
+  });
+
 approaches["raw h2"] = () => rawTls(true);
 approaches["raw HTTP/1.1 TLS"] = () => rawTls(false);
 approaches["session h2"] = () => sessionTls(true);

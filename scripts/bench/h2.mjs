@@ -20,14 +20,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findRuntimes } from "./rows.mjs";
 import { runtimeBin } from "../runtimes.mjs";
-import {
-  buildForNode,
-  canPin,
-  median,
-  pinned,
-  runJson,
-  startServer,
-} from "./harness.mjs";
+import { buildForNode, canPin, runRows, startServer } from "./harness.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const args = process.argv.slice(2);
@@ -69,60 +62,18 @@ buildForNode(names);
 const server = await startServer("tls");
 const url = `https://127.0.0.1:${server.ports[0]}/users/42`;
 
-const results = new Map();
-const failures = new Map(); // row label -> the client's error line
-const key = (runtime, row, c) => `${runtime}|${row}|${c}`;
 const started = Date.now();
-for (let round = 1; round <= rounds; round++) {
-  for (const c of CONCURRENCIES) {
-    for (const runtime of names) {
-      for (const [row] of ROWS) {
-        const { command, args: runtimeArgs } = runtimes[runtime];
-        const [pinnedCommand, pinnedArgs] = pinned(1, command, [
-          ...runtimeArgs,
-          join(import.meta.dirname, "client.mjs"),
-          row,
-          url,
-          String(c),
-          String(plan.warmup),
-          String(plan.requests),
-        ]);
-        await server.ask("reset");
-        const label = `${runtimes[runtime].label} ${row} C=${c}`;
-        const result = await runJson(pinnedCommand, pinnedArgs, {
-          label,
-          timeoutMs: 600_000,
-          env: { BENCH_CA_FILE: server.caFile },
-          onFailure: (line) => failures.set(label, line.trim()),
-        });
-        const { accepted } = await server.ask("stats");
-        if (result === undefined) continue;
-        const list = results.get(key(runtime, row, c)) ?? [];
-        list.push({ ...result, conns: accepted });
-        results.set(key(runtime, row, c), list);
-        console.log(
-          `round ${round} ${runtime} ${row} C=${c}: ${
-            Math.round(result.rps)
-          } req/s, ${accepted} connections`,
-        );
-      }
-    }
-  }
-}
+const { summary, failures } = await runRows({
+  runtimes,
+  rows: ROWS.map(([row]) => row),
+  concurrencies: CONCURRENCIES,
+  rounds,
+  plan,
+  url,
+  server,
+  env: { BENCH_CA_FILE: server.caFile },
+});
 server.kill();
-
-const summary = (runtime, row, c) => {
-  const list = results.get(key(runtime, row, c));
-  if (list === undefined) return undefined;
-  const pick = (field) => median(list.map((entry) => entry[field]));
-  return {
-    rps: pick("rps"),
-    p50: pick("p50"),
-    p99: pick("p99"),
-    cpu: pick("cpuUsPerRequest"),
-    conns: pick("conns"),
-  };
-};
 
 const fmt = (value, digits = 0) =>
   value.toLocaleString("en-US", {

@@ -122,3 +122,68 @@ export function median(values) {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * Run each of `rows` (client.mjs approaches) on each runtime at each
+ * concurrency, `rounds` times interleaved, one fresh client process pinned
+ * to CPU 1 per row, against `server` (its counters reset before each row).
+ * Resolves with `summary(runtime, row, c)`: medians of rps, p50, p99, cpu
+ * (µs per request) and conns (connections accepted), or `undefined`; and
+ * `failures`: row label -> the client's error line.
+ */
+export async function runRows(
+  { runtimes, rows, concurrencies, rounds, plan, url, server, env = {} },
+) {
+  const results = new Map();
+  const failures = new Map();
+  const key = (runtime, row, c) => `${runtime}|${row}|${c}`;
+  for (let round = 1; round <= rounds; round++) {
+    for (const c of concurrencies) {
+      for (const runtime of Object.keys(runtimes)) {
+        for (const row of rows) {
+          const { command, args: runtimeArgs, label: name } = runtimes[runtime];
+          const [pinnedCommand, pinnedArgs] = pinned(1, command, [
+            ...runtimeArgs,
+            join(import.meta.dirname, "client.mjs"),
+            row,
+            url,
+            String(c),
+            String(plan.warmup),
+            String(plan.requests),
+          ]);
+          await server.ask("reset");
+          const label = `${name} ${row} C=${c}`;
+          const result = await runJson(pinnedCommand, pinnedArgs, {
+            label,
+            timeoutMs: 600_000,
+            env,
+            onFailure: (line) => failures.set(label, line.trim()),
+          });
+          const { accepted } = await server.ask("stats");
+          if (result === undefined) continue;
+          const list = results.get(key(runtime, row, c)) ?? [];
+          list.push({ ...result, conns: accepted });
+          results.set(key(runtime, row, c), list);
+          console.log(
+            `round ${round} ${label}: ${
+              Math.round(result.rps)
+            } req/s, ${accepted} connections`,
+          );
+        }
+      }
+    }
+  }
+  const summary = (runtime, row, c) => {
+    const list = results.get(key(runtime, row, c));
+    if (list === undefined) return undefined;
+    const pick = (field) => median(list.map((entry) => entry[field]));
+    return {
+      rps: pick("rps"),
+      p50: pick("p50"),
+      p99: pick("p99"),
+      cpu: pick("cpuUsPerRequest"),
+      conns: pick("conns"),
+    };
+  };
+  return { summary, failures };
+}

@@ -14,11 +14,12 @@
 // Writes docs/benchmark.md, docs/benchmark.svg and the README's Benchmarks
 // section (between the bench:start and bench:end markers).
 //
-// Then runs h2.mjs (the HTTP/2 rows, docs/benchmark_h2.md) unless --no-h2.
+// Then runs h2.mjs (the HTTP/2 rows, docs/benchmark_h2.md) unless --no-h2,
+// and protect.mjs (docs/benchmark_protect.md) unless --no-protect.
 //
 // Usage: node scripts/bench/run.mjs [--rounds N] [--quick]
 //          [--only node,node20,deno,bun] [--windows cold,steady] [--no-write]
-//          [--no-h2]
+//          [--no-h2] [--no-protect]
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -291,18 +292,24 @@ if (write) {
     "README.md",
   ], { cwd: root, stdio: "inherit" });
 }
-// The HTTP/2 rows (h2.mjs: h2 and HTTP/1.1 over TLS), on the same runtimes.
-if (!flag("--no-h2")) {
-  const h2Runtimes = only.filter((name) => name !== "node20");
-  const h2 = spawnSync(process.execPath, [
-    join(import.meta.dirname, "h2.mjs"),
+// The HTTP/2 rows (h2.mjs: h2 and HTTP/1.1 over TLS) and the cost of the
+// protections (protect.mjs), on the same runtimes.
+for (
+  const [script, skip] of [["h2.mjs", "--no-h2"], [
+    "protect.mjs",
+    "--no-protect",
+  ]]
+) {
+  if (flag(skip)) continue;
+  const more = spawnSync(process.execPath, [
+    join(import.meta.dirname, script),
     "--rounds",
     String(rounds),
     "--only",
-    h2Runtimes.join(","),
+    only.filter((name) => name !== "node20").join(","),
     ...(quick ? ["--quick"] : []),
     ...(write ? [] : ["--no-write"]),
   ], { cwd: root, stdio: "inherit" });
-  if (h2.status !== 0) failures++;
+  if (more.status !== 0) failures++;
 }
 process.exit(failures > 0 ? 1 : 0);
