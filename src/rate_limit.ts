@@ -224,16 +224,21 @@ export class RateGate {
    * it until the reset, and with little remaining space its requests out
    * until then. Returns the pause in ms it set (0: none).
    */
-  heed(origin: string, status: number, headers: Headers, now: number): number {
+  heed(
+    origin: string,
+    status: number,
+    header: (name: string) => string | null,
+    now: number,
+  ): number {
     const clock = Date.now();
     if (status === 429 || status === 503) {
-      const wait = parseRetryAfter(headers.get("retry-after"), clock);
+      const wait = parseRetryAfter(header("retry-after"), clock);
       if (wait !== undefined && wait > 0) {
         this.#tell(origin, now + wait, 0, now);
         return wait;
       }
     }
-    const quota = readQuota(headers, clock);
+    const quota = readQuota(header, clock);
     if (quota === undefined) return 0;
     const { remaining, reset } = quota;
     if (remaining <= 0) {
@@ -275,14 +280,13 @@ export class RateGate {
  * 10^9 is read as epoch seconds (as GitHub sends), else as seconds from now.
  */
 function readQuota(
-  headers: Headers,
+  header: (name: string) => string | null,
   clock: number,
 ): { remaining: number; reset: number } | undefined {
-  let remaining = headers.get("ratelimit-remaining") ??
-    headers.get("x-ratelimit-remaining");
-  let reset = headers.get("ratelimit-reset") ??
-    headers.get("x-ratelimit-reset");
-  const combined = headers.get("ratelimit");
+  let remaining = header("ratelimit-remaining") ??
+    header("x-ratelimit-remaining");
+  let reset = header("ratelimit-reset") ?? header("x-ratelimit-reset");
+  const combined = header("ratelimit");
   if (combined !== null) {
     remaining ??= /remaining=(\d+)/.exec(combined)?.[1] ?? null;
     reset ??= /reset=(\d+)/.exec(combined)?.[1] ?? null;

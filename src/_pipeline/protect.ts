@@ -45,7 +45,11 @@ export function admitRetry(
 
 /** Tell the rate limits what a response said (Retry-After, RateLimit-*). */
 export function heed(gate: RateGate, hop: Hop, raw: AdapterResponse): void {
-  gate.heed(hop.target.origin, raw.status, raw.headers, performance.now());
+  // One header at a time: on Node, `headers` would build a Headers object.
+  const header = raw.header !== undefined
+    ? (name: string) => raw.header!(name)
+    : (name: string) => raw.headers.get(name);
+  gate.heed(hop.target.origin, raw.status, header, performance.now());
 }
 
 // How an attempt ended, for the breaker: 5xx, network errors and timeouts fail.

@@ -301,6 +301,10 @@ export class UndiciResponse implements AdapterResponse {
 
   // --- the AdapterResponse ----------------------------------------------
 
+  header(name: string): string | null {
+    return this.#header(name) ?? null;
+  }
+
   getSetCookie(): string[] {
     const raw = this.#rawHeaders;
     const values: string[] = [];

@@ -168,6 +168,11 @@ export interface AdapterResponse {
    */
   getSetCookie?(): string[];
   /**
+   * One header's value (`null` when absent), when the adapter has it
+   * cheaper than `headers.get(name)`. `name` is lower case.
+   */
+  header?(name: string): string | null;
+  /**
    * The response as a WHATWG `Response` (its body is this body). Call
    * `onRead` once, when its body starts being read or is cancelled. When
    * the body fails, its readers reject with `mapError(error)`.
