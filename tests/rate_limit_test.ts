@@ -2,12 +2,9 @@
 // record when each request arrived.
 import assert from "node:assert/strict";
 import {
-  attachSession,
-  type ContainerOptions,
   HttpError,
   Session,
   SessionClosedError,
-  SessionContainer,
 } from "../mod.ts";
 import { runScript } from "./_child.ts";
 import { startServer, type TestServer } from "./_server.ts";
@@ -177,6 +174,65 @@ test("rateLimit: RateLimit-Remaining: 0 with a reset pauses the origin until the
   assert.ok(arrivals[1] - arrivals[0] >= 950, `${arrivals[1] - arrivals[0]}`);
 });
 
+test("rateLimit: X-RateLimit-Remaining with little left spaces the origin's requests out until the reset", async () => {
+  let first = true;
+  const arrivals: number[] = [];
+  await using server = await startServer({
+    routes: {
+      "*": (_request, response) => {
+        arrivals.push(performance.now());
+        if (first) {
+          first = false;
+          // Two left for the next second: one every 500 ms.
+          response.writeHead(200, {
+            "x-ratelimit-remaining": "2",
+            "x-ratelimit-reset": "1",
+          });
+        }
+        response.end("ok");
+      },
+    },
+  });
+  await using session = new Session({ baseUrl: server.url, rateLimit: {} });
+  await session.get("a").text();
+  await all(2, (i) => session.get(`b/${i}`).text());
+  const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]);
+  assert.ok(gaps[0] >= 450 && gaps[1] >= 450, gaps.join(", "));
+});
+
+test("rateLimit: a request waiting for it keeps its signal, total timeout, maxQueue and queued time", async () => {
+  await using server = await timedServer();
+  const ends: { url: string; queued: number }[] = [];
+  await using session = new Session({
+    baseUrl: server.url,
+    maxQueue: 2,
+    rateLimit: { perHost: { requests: 1, per: 400 } },
+    observe: (event) => {
+      if (event.type === "end") {
+        ends.push({ url: event.url, queued: event.timings.queued });
+      }
+    },
+  });
+  await session.get("first").text();
+  const controller = new AbortController();
+  const aborted = session.get("aborted", { signal: controller.signal });
+  const late = session.get("late", { timeout: 100 });
+  await assert.rejects(session.get("third"), /maxQueue is 2/);
+  controller.abort(new Error("not needed"));
+  await assert.rejects(aborted, /not needed/);
+  await assert.rejects(
+    late,
+    (error: unknown) => error instanceof Error && error.name === "TimeoutError",
+  );
+  await session.get("waited").text();
+  assert.deepEqual(
+    server.arrivals.map((arrival) => arrival.path),
+    ["/first", "/waited"],
+  );
+  const waited = ends.find((end) => end.url.endsWith("/waited"));
+  assert.ok(waited && waited.queued >= 250, JSON.stringify(ends));
+});
+
 test("rateLimit: close() and destroy() end the requests waiting for it at once", async () => {
   await using server = await timedServer();
   for (const end of ["close", "destroy"] as const) {
@@ -219,31 +275,6 @@ test(
   },
   { sanitize: false },
 );
-
-class Limited extends SessionContainer {
-  constructor(options: ContainerOptions) {
-    super(options);
-  }
-
-  @attachSession
-  async get(path: string): Promise<string> {
-    return await this.session.get(path).text();
-  }
-}
-
-test("rateLimit: a container's temporary sessions share its limits", async () => {
-  await using server = await timedServer();
-  const api = new Limited({
-    baseUrl: server.url,
-    idleDelay: 0,
-    rateLimit: { perHost: { requests: 2, per: 300 } },
-  });
-  // Sequential calls: each may get a new temporary session.
-  for (let i = 0; i < 6; i++) assert.equal(await api.get(`c/${i}`), "ok");
-  await api.closeSession();
-  const times = server.arrivals.map((arrival) => arrival.at);
-  assert.equal(busiest(times, 300), 2);
-});
 
 test("rateLimit: bad values are TypeError or RangeError at construction", async () => {
   const bad: [unknown, RegExp][] = [
