@@ -1,11 +1,7 @@
 // rateLimit and the server's backpressure, against loopback servers that
 // record when each request arrived.
 import assert from "node:assert/strict";
-import {
-  HttpError,
-  Session,
-  SessionClosedError,
-} from "../mod.ts";
+import { HttpError, Session, SessionClosedError } from "../mod.ts";
 import { runScript } from "./_child.ts";
 import { startServer, type TestServer } from "./_server.ts";
 import { test } from "./_test.ts";
