@@ -14,27 +14,18 @@
 //
 // Usage: node scripts/bench/h2.mjs [--rounds N] [--quick]
 //          [--only node,deno,bun] [--no-write]
-import { spawnSync } from "node:child_process";
-import { cpus } from "node:os";
-import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { findRuntimes } from "./rows.mjs";
-import { runtimeBin } from "../runtimes.mjs";
-import { buildForNode, canPin, runRows, startServer } from "./harness.mjs";
+import { buildForNode, runRows, startServer } from "./harness.mjs";
+import {
+  failureLines,
+  fmt,
+  machine,
+  method,
+  smallOptions,
+  writeDoc,
+} from "./small.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const index = args.indexOf(name);
-  return index === -1 ? fallback : args[index + 1];
-};
-const quick = args.includes("--quick");
-const rounds = Number(option("--rounds", quick ? 1 : 3));
-const only = option("--only", "node,deno,bun").split(",");
-const plan = quick
-  ? { warmup: 200, requests: 2_000 }
-  : { warmup: 2_000, requests: 20_000 };
-
+const { rounds, only, plan, write } = smallOptions(process.argv.slice(2));
 // [row, protocol, raw row of the same protocol]
 const ROWS = [
   ["raw h2", "h2", "raw h2"],
@@ -75,11 +66,6 @@ const { summary, failures } = await runRows({
 });
 server.kill();
 
-const fmt = (value, digits = 0) =>
-  value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
 const lines = [];
 for (const c of CONCURRENCIES) {
   lines.push(
@@ -107,38 +93,18 @@ for (const c of CONCURRENCIES) {
     }
   }
 }
-const seconds = Math.round((Date.now() - started) / 1000);
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}`;
 const markdown = [
   "# HTTP/2 benchmark",
   "",
   "Written by `npm run bench:h2` (scripts/bench/h2.mjs); do not edit.",
   "",
-  `${rounds} interleaved round(s), medians; ${
-    canPin
-      ? "server pinned to CPU 0, each client a fresh process pinned to CPU 1"
-      : "no CPU pinning (less stable)"
-  }; ${fmt(plan.warmup)} warm-up then ${
-    fmt(plan.requests)
-  } measured GETs per row, each checking the status and parsing the 105-byte JSON body. The server is node:http2 over TLS with HTTP/1.1 allowed (100 streams at once); "connections" are the TCP connections it accepted during the row. "Own transport" is the runtime's client driven directly over the same protocol. Machine: ${machine}; the run took ${seconds} s.`,
+  `${
+    method({ rounds, plan })
+  } The server is node:http2 over TLS with HTTP/1.1 allowed (100 streams at once); "connections" are the TCP connections it accepted during the row. "Own transport" is the runtime's client driven directly over the same protocol. ${
+    machine(started)
+  }`,
   ...lines,
-  ...(failures.size === 0 ? [] : [
-    "",
-    "Rows that failed (in any round), with the client's error:",
-    "",
-    ...[...failures].map(([label, line]) =>
-      `- ${label}: "${line.replaceAll("`", "'")}"`
-    ),
-  ]),
+  ...failureLines(failures),
   "",
 ].join("\n");
-console.log(markdown);
-if (!args.includes("--no-write")) {
-  writeFileSync(join(root, "docs/benchmark_h2.md"), markdown);
-  // In the repository's format (checked by CI).
-  spawnSync(runtimeBin("deno"), ["fmt", "--quiet", "docs/benchmark_h2.md"], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  console.log("bench: wrote docs/benchmark_h2.md");
-}
+writeDoc("benchmark_h2.md", markdown, write);

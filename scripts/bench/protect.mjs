@@ -10,26 +10,18 @@
 //
 // Usage: node scripts/bench/protect.mjs [--rounds N] [--quick]
 //          [--only node,deno,bun] [--no-write]
-import { spawnSync } from "node:child_process";
-import { cpus } from "node:os";
-import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { BARE, findRuntimes } from "./rows.mjs";
-import { buildForNode, canPin, runRows, startServer } from "./harness.mjs";
-import { runtimeBin } from "../runtimes.mjs";
+import { buildForNode, runRows, startServer } from "./harness.mjs";
+import {
+  failureLines,
+  fmt,
+  machine,
+  method,
+  smallOptions,
+  writeDoc,
+} from "./small.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const index = args.indexOf(name);
-  return index === -1 ? fallback : args[index + 1];
-};
-const quick = args.includes("--quick");
-const rounds = Number(option("--rounds", quick ? 1 : 3));
-const only = option("--only", "node,deno,bun").split(",");
-const plan = quick
-  ? { warmup: 200, requests: 2_000 }
-  : { warmup: 2_000, requests: 20_000 };
+const { rounds, only, plan, write } = smallOptions(process.argv.slice(2));
 const ROWS = [
   BARE,
   "session rate limit (never binds)",
@@ -55,11 +47,6 @@ const { summary, failures } = await runRows({
 });
 server.kill();
 
-const fmt = (value, digits = 0) =>
-  value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
 const lines = [];
 for (const c of CONCURRENCIES) {
   lines.push(
@@ -86,38 +73,18 @@ for (const c of CONCURRENCIES) {
     }
   }
 }
-const seconds = Math.round((Date.now() - started) / 1000);
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}`;
 const markdown = [
   "# Cost of rate limits, circuit breaker and retry budget",
   "",
   "Written by `npm run bench:protect` (scripts/bench/protect.mjs); do not edit.",
   "",
-  `${rounds} interleaved round(s), medians; ${
-    canPin
-      ? "server pinned to CPU 0, each client a fresh process pinned to CPU 1"
-      : "no CPU pinning (less stable)"
-  }; ${fmt(plan.warmup)} warm-up then ${
-    fmt(plan.requests)
-  } measured GETs per row against a keep-alive node:http server, each checking the status and parsing the 105-byte JSON body. "None of them" is the bare session; the others set a rate limit of 1,000,000 requests a millisecond per host and in total (it never binds), then also a circuit breaker and a retry budget that never trip. Machine: ${machine}; the run took ${seconds} s.`,
+  `${
+    method({ rounds, plan })
+  } The server is a keep-alive node:http server. "None of them" is the bare session; the others set a rate limit of 1,000,000 requests a millisecond per host and in total (it never binds), then also a circuit breaker and a retry budget that never trip. ${
+    machine(started)
+  }`,
   ...lines,
-  ...(failures.size === 0 ? [] : [
-    "",
-    "Rows that failed (in any round), with the client's error:",
-    "",
-    ...[...failures].map(([label, line]) =>
-      `- ${label}: "${line.replaceAll("`", "'")}"`
-    ),
-  ]),
+  ...failureLines(failures),
   "",
 ].join("\n");
-console.log(markdown);
-if (!args.includes("--no-write")) {
-  writeFileSync(join(root, "docs/benchmark_protect.md"), markdown);
-  spawnSync(
-    runtimeBin("deno"),
-    ["fmt", "--quiet", "docs/benchmark_protect.md"],
-    { cwd: root, stdio: "inherit" },
-  );
-  console.log("bench: wrote docs/benchmark_protect.md");
-}
+writeDoc("benchmark_protect.md", markdown, write);
