@@ -61,7 +61,7 @@ import { USER_AGENT } from "../_version.ts";
 import { meter, metersDownload, meterUpload } from "../_meter.ts";
 import { isRedirect } from "../_redirects.ts";
 import { sleep } from "../_timers.ts";
-import { askShouldRetry } from "./retry.ts";
+import { askShouldRetry, emitRetry } from "./retry.ts";
 import { Call } from "./call.ts";
 import { type ChainContext, chainEnd, chainRequest } from "./chain.ts";
 import { Exchange } from "./exchange.ts";
@@ -515,17 +515,8 @@ export class Pipeline {
       const wait = await askShouldRetry(call, attempt, response, error, delay);
       if (wait === undefined) return this.#deliver(call, response, error);
       if (response !== undefined) await response.dump();
-      const { info } = call.plan;
-      call.emit?.({
-        type: "retry",
-        method: info.method,
-        url: info.url,
-        attempt: attempt + 1,
-        reason: response !== undefined ? "status" : "error",
-        delay: wait,
-        status: response?.status,
-        error,
-      });
+      const reason = response !== undefined ? "status" : "error";
+      emitRetry(call, attempt + 1, reason, wait, response, error);
       try {
         await sleep(wait, call);
         admitRetry(this.config.breaker, call, attempt + 1);

@@ -13,6 +13,7 @@ import type { RateGate } from "../rate_limit.ts";
 import type { SessionResponse } from "../response.ts";
 import type { RetryBudget } from "../retry_budget.ts";
 import type { Call } from "./call.ts";
+import { emitRetry } from "./retry.ts";
 import type { CallPlan, Hop } from "./prepare.ts";
 
 /**
@@ -97,16 +98,6 @@ export function spendRetry(
   error: unknown,
 ): boolean {
   if (budget.tryRetry(performance.now())) return true;
-  const { info } = call.plan;
-  call.emit?.({
-    type: "retry",
-    method: info.method,
-    url: info.url,
-    attempt: attempt + 1,
-    reason: "budget",
-    delay: 0,
-    status: response?.status,
-    error,
-  });
+  emitRetry(call, attempt + 1, "budget", 0, response, error);
   return false;
 }

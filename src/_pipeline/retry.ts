@@ -33,3 +33,30 @@ export async function askShouldRetry(
   }
   return verdict;
 }
+
+/**
+ * Tell observers of retry number `retry` (1-based): made after `delay` ms
+ * for a `status` or an `error`, or not made (`budget`).
+ */
+export function emitRetry(
+  call: Call,
+  retry: number,
+  reason: "status" | "error" | "budget",
+  delay: number,
+  response: SessionResponse | undefined,
+  error: unknown,
+): void {
+  const emit = call.emit;
+  if (emit === undefined) return;
+  const { info } = call.plan;
+  emit({
+    type: "retry",
+    method: info.method,
+    url: info.url,
+    attempt: retry,
+    reason,
+    delay,
+    status: response?.status,
+    error,
+  });
+}
