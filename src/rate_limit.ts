@@ -283,10 +283,12 @@ function readQuota(
   header: (name: string) => string | null,
   clock: number,
 ): { remaining: number; reset: number } | undefined {
+  // Most responses have none of them: three lookups say so.
   let remaining = header("ratelimit-remaining") ??
     header("x-ratelimit-remaining");
-  let reset = header("ratelimit-reset") ?? header("x-ratelimit-reset");
   const combined = header("ratelimit");
+  if (remaining === null && combined === null) return undefined;
+  let reset = header("ratelimit-reset") ?? header("x-ratelimit-reset");
   if (combined !== null) {
     remaining ??= /remaining=(\d+)/.exec(combined)?.[1] ?? null;
     reset ??= /reset=(\d+)/.exec(combined)?.[1] ?? null;
