@@ -12,6 +12,7 @@
 import { QueueFullError } from "./errors.ts";
 import { checkBoolean, checkCount, checkObject } from "./_checks.ts";
 import type { RateGate, RateTicket } from "./rate_limit.ts";
+import { MAX_TIMER } from "./_timers.ts";
 
 /**
  * A light stand-in for `AbortSignal` (a session's call is one): `aborted`,
@@ -391,7 +392,7 @@ export class Limiter {
       this.#wake = undefined;
       this.#wakeAt = Infinity;
       this.#drain();
-    }, Math.ceil(ms));
+    }, Math.min(Math.ceil(ms), MAX_TIMER));
   }
 
   #stopWake(): void {

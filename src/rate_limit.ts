@@ -232,20 +232,22 @@ export class RateGate {
   ): number {
     const clock = Date.now();
     if (status === 429 || status === 503) {
-      const wait = parseRetryAfter(header("retry-after"), clock);
-      if (wait !== undefined && wait > 0) {
+      const asked = parseRetryAfter(header("retry-after"), clock);
+      if (asked !== undefined && asked > 0) {
+        const wait = Math.min(asked, MAX_TIMER);
         this.#tell(origin, now + wait, 0, now);
         return wait;
       }
     }
     const quota = readQuota(header, clock);
     if (quota === undefined) return 0;
-    const { remaining, reset } = quota;
+    const { remaining, reset, little } = quota;
     if (remaining <= 0) {
       this.#tell(origin, now + reset, 0, now);
       return reset;
     }
-    this.#tell(origin, now + reset, reset / remaining, now);
+    // Plenty left: nothing to do (GitHub's 4,999 of 5,000 spaces nothing).
+    if (little) this.#tell(origin, now + reset, reset / remaining, now);
     return 0;
   }
 
@@ -282,7 +284,7 @@ export class RateGate {
 function readQuota(
   header: (name: string) => string | null,
   clock: number,
-): { remaining: number; reset: number } | undefined {
+): { remaining: number; reset: number; little: boolean } | undefined {
   // Most responses have none of them: three lookups say so.
   let remaining = header("ratelimit-remaining") ??
     header("x-ratelimit-remaining");
@@ -301,5 +303,13 @@ function readQuota(
   }
   const ms = at > 1e9 ? at * 1000 - clock : at * 1000;
   if (ms <= 0) return undefined;
-  return { remaining: left, reset: Math.min(ms, MAX_TIMER) };
+  // Little left: under a tenth of the limit when the server says it, else
+  // at most 10 requests.
+  const limit = Number(
+    header("ratelimit-limit") ?? header("x-ratelimit-limit") ??
+      (combined !== null ? /limit=(\d+)/.exec(combined)?.[1] : undefined) ??
+      NaN,
+  );
+  const little = limit > 0 ? left < limit * 0.1 : left <= 10;
+  return { remaining: left, reset: Math.min(ms, MAX_TIMER), little };
 }

@@ -96,8 +96,9 @@ export class RetryBudget {
     const second = Math.floor(now / 1000);
     if (second !== this.#second) {
       const gone = Math.min(second - this.#second, SECONDS);
-      for (let i = 1; i <= gone; i++) {
-        const index = (second - SECONDS + i + SECONDS * 2) % SECONDS;
+      // Empty the buckets of the seconds after the last one seen, up to now.
+      for (let i = 0; i < gone; i++) {
+        const index = (((second - i) % SECONDS) + SECONDS) % SECONDS;
         this.#requests[index] = 0;
         this.#retries[index] = 0;
       }

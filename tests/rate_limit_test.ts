@@ -196,6 +196,28 @@ test("rateLimit: X-RateLimit-Remaining with little left spaces the origin's requ
   assert.ok(gaps[0] >= 450 && gaps[1] >= 450, gaps.join(", "));
 });
 
+test("rateLimit: quota headers with plenty left slow nothing down", async () => {
+  const arrivals: number[] = [];
+  await using server = await startServer({
+    routes: {
+      "*": (_request, response) => {
+        arrivals.push(performance.now());
+        response.writeHead(200, {
+          "x-ratelimit-limit": "5000",
+          "x-ratelimit-remaining": String(5000 - arrivals.length),
+          "x-ratelimit-reset": "3600",
+        });
+        response.end("ok");
+      },
+    },
+  });
+  await using session = new Session({ baseUrl: server.url, rateLimit: {} });
+  await session.get("a").text();
+  await all(3, (i) => session.get(`b/${i}`).text());
+  const took = arrivals[3] - arrivals[0];
+  assert.ok(took < 500, `${took} ms`);
+});
+
 test("rateLimit: a request waiting for it keeps its signal, total timeout, maxQueue and queued time", async () => {
   await using server = await timedServer();
   const ends: { url: string; queued: number }[] = [];

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { HttpError, Session, type SessionEvent } from "../mod.ts";
 import { startServer } from "./_server.ts";
 import { test } from "./_test.ts";
+import { RetryBudget } from "../src/retry_budget.ts";
 
 test("retry.budget caps the retries against an always-503 server at its share", async () => {
   await using server = await startServer({ routes: { "*": { status: 503 } } });
@@ -75,4 +76,22 @@ test("retry.budget: bad values are errors, and a request cannot set one", async 
     session.get("http://a.test/", { retry: { budget: { ratio: 1 } } }),
     /'retry.budget' belongs to the session/,
   );
+});
+
+test("RetryBudget counts the last 10 seconds, whole", () => {
+  // ratio 1, no floor: as many retries as requests of the last 10 s.
+  const budget = new RetryBudget(1, 0);
+  budget.request(0);
+  budget.request(8_000);
+  assert.equal(budget.tryRetry(8_600), true);
+  assert.equal(budget.tryRetry(8_700), true, "both requests are in the window");
+  assert.equal(budget.tryRetry(8_800), false);
+  const later = new RetryBudget(1, 0);
+  for (let i = 0; i < 5; i++) later.request(0);
+  later.request(2_000);
+  later.request(10_000);
+  // The five at 0 s have left the window: 2 requests, so 2 retries.
+  assert.equal(later.tryRetry(10_600), true);
+  assert.equal(later.tryRetry(10_700), true);
+  assert.equal(later.tryRetry(10_800), false);
 });

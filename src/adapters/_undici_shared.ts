@@ -112,11 +112,23 @@ export class SharedOrigin {
     return this.version === undefined && this.connections.length > 0;
   }
 
-  /** Resolves once the origin's protocol is known (or its connect failed). */
-  decided(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.#waiting.push([resolve, reject])
-    );
+  /**
+   * Resolves once the origin's protocol is known (rejects when its connect
+   * failed). `request` can be aborted while it waits (its timeouts and
+   * signal reach it through `abortTransport`).
+   */
+  decided(
+    request: { abortTransport?: (reason: unknown) => void },
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = [resolve, reject];
+      this.#waiting.push(waiter);
+      request.abortTransport = (reason) => {
+        const index = this.#waiting.indexOf(waiter);
+        if (index !== -1) this.#waiting.splice(index, 1);
+        reject(reason);
+      };
+    });
   }
 
   /** `connection` told what the origin speaks. */
@@ -126,7 +138,10 @@ export class SharedOrigin {
     this.#wake(undefined);
   }
 
-  /** `connection` failed to connect: so do the requests that waited. */
+  /**
+   * `connection` failed to connect, or went away before it told what the
+   * origin speaks: so do the requests that waited for it.
+   */
   failed(connection: SharedConnection, error: unknown): void {
     this.remove(connection);
     if (this.version === undefined) {

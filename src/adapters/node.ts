@@ -247,7 +247,7 @@ export class NodeAdapter implements PoolAdapter {
     let connection = origin.free();
     if (connection === undefined) {
       if (origin.undecided) {
-        return origin.decided().then(() => this.#send(undici, request));
+        return origin.decided(request).then(() => this.#send(undici, request));
       }
       connection = this.#connectShared(undici, request, origin);
       request.reused = false;
@@ -311,8 +311,8 @@ export class NodeAdapter implements PoolAdapter {
     // The server sent it away (GOAWAY) or closed it: undici would connect
     // it again for requests queued on it; they fail instead, and go again
     // on a new connection (see markGoaway).
-    client.once("disconnect", () => {
-      origin.remove(connection);
+    client.once("disconnect", (_origin, _targets, error) => {
+      origin.failed(connection, error);
       client.destroy().catch(() => {});
     });
     return connection;
@@ -328,11 +328,11 @@ export class NodeAdapter implements PoolAdapter {
     if (session === undefined) {
       if (this.#http2 === "prior-knowledge") {
         // Never a silent HTTP/1.1 when h2 was asked for without asking.
-        client.destroy(
-          new Error(
-            `Cannot speak HTTP/2 with prior knowledge to ${url} as the server chose HTTP/1.1 in the TLS handshake`,
-          ),
-        ).catch(() => {});
+        const error = new Error(
+          `Cannot speak HTTP/2 with prior knowledge to ${url} as the server chose HTTP/1.1 in the TLS handshake`,
+        );
+        origin.failed(connection, error);
+        client.destroy(error).catch(() => {});
         return;
       }
       connection.capacity = 1;
