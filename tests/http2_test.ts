@@ -254,6 +254,23 @@ test("http2: close() and destroy() leave the server no open connection", async (
   await until(h2, (s) => s.h2.open === 0, "closed after destroy()");
 });
 
+test("http2: close() does not wait for a body nobody reads, and a stream read beside it finishes", async () => {
+  await using h2 = await startH2Servers();
+  const session = h2Session(h2);
+  // Headers now, the body in 10 s, and nobody reads it.
+  const unread = await session.get(`${h2.url("h2")}/?bodyDelay=10000`);
+  const read = session.get(`${h2.url("h2")}/?delay=200`).json() as Promise<
+    Echo
+  >;
+  await until(h2, (s) => s.h2.requests === 2, "both arrived");
+  const started = performance.now();
+  await session.close();
+  assert.ok(performance.now() - started < 2_000, "close() did not wait");
+  assert.equal((await read).httpVersion, "2.0");
+  await assert.rejects(unread.text(), SessionClosedError);
+  await until(h2, (s) => s.h2.open === 0, "closed after close()");
+});
+
 test("http2: timeouts and retries work over h2 as over HTTP/1.1", async () => {
   await using h2 = await startH2Servers();
   await using session = h2Session(h2, {
